@@ -1,0 +1,96 @@
+"""Keep every lesson notebook's Colab badge and setup cell in line with ``meta.REPOSITORY``.
+
+    python -m course_utils.notebook_template            # rewrite the notebooks in notebooks/
+    python -m course_utils.notebook_template --check    # only report what differs (exit 1 if anything does)
+
+The badge is the line starting ``[![Open In Colab]`` in the first (title) cell; the setup cell is the code cell
+tagged ``course-setup``. Everything else in the notebooks is left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import List
+
+import nbformat
+
+from .meta import INSTALL_SPEC, colab_url
+
+SETUP_TAG = "course-setup"
+BADGE_PATTERN = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.MULTILINE)
+
+SETUP_SOURCE = """\
+# Setup: works in a checkout of the course, in JupyterLab, and on Colab (where it installs the course package).
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+if importlib.util.find_spec("course_utils") is None:
+    if Path("../course_utils").is_dir():  # a checkout of the course, not installed with pip
+        sys.path.insert(0, str(Path("..").resolve()))
+    else:  # Colab or another fresh Python: install the course package from GitHub
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{install}"], check=True)
+
+import course_utils
+
+device = course_utils.setup(seed=0)"""
+
+
+def badge(notebook_filename: str) -> str:
+    """The Markdown of the "Open in Colab" badge for one notebook."""
+    return (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab_url(notebook_filename)})"
+    )
+
+
+def setup_source() -> str:
+    return SETUP_SOURCE.replace("{install}", INSTALL_SPEC)
+
+
+def sync_notebook(path: Path, write: bool = True) -> List[str]:
+    """Bring one notebook's badge and setup cell in line; return what differed (empty when it was in line)."""
+    nb = nbformat.read(path, as_version=4)
+    problems = []
+    title = nb.cells[0] if nb.cells else None
+    if title is None or title.cell_type != "markdown" or not BADGE_PATTERN.search(title.source):
+        problems.append(f"{path.name}: the first cell must be the title with an 'Open In Colab' badge line")
+    else:
+        wanted = badge(path.name)
+        if BADGE_PATTERN.search(title.source).group(0) != wanted:
+            problems.append(f"{path.name}: Colab badge points elsewhere")
+            title.source = BADGE_PATTERN.sub(wanted, title.source, count=1)
+    setup_cells = [c for c in nb.cells if c.cell_type == "code" and SETUP_TAG in c.get("metadata", {}).get("tags", [])]
+    if len(setup_cells) != 1:
+        problems.append(f"{path.name}: needs exactly one code cell tagged '{SETUP_TAG}', found {len(setup_cells)}")
+    elif setup_cells[0].source != setup_source():
+        problems.append(f"{path.name}: setup cell differs from the template")
+        setup_cells[0].source = setup_source()
+    if write and problems:
+        nbformat.write(nb, path)
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="report differences without writing")
+    parser.add_argument("folder", nargs="?", default="notebooks", type=Path)
+    args = parser.parse_args(argv)
+    notebooks = sorted(args.folder.glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        print(f"No lesson notebooks (NN_*.ipynb) in {args.folder}.", file=sys.stderr)
+        return 2
+    problems = [p for path in notebooks for p in sync_notebook(path, write=not args.check)]
+    for problem in problems:
+        print(("differs: " if args.check else "fixed: ") + problem)
+    if not problems:
+        print(f"All {len(notebooks)} notebooks are in line with the template.")
+    return 1 if (problems and args.check) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
