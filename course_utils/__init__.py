@@ -20,6 +20,7 @@ from .errors import (
     TrainingDiverged,
     UnknownNameError,
 )
+from .exercises import ExerciseFailed
 from .live import LiveView, in_notebook
 from .plots import plot_history, show_images
 from .runtime import budget, get_device, is_fast_mode, seed_everything, setup
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "check",
+    "ExerciseFailed",
     "TensorBatches",
     "checkpoint_dir",
     "load_checkpoint",

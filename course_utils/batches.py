@@ -44,7 +44,9 @@ class TensorBatches:
         lengths = {len(t) for t in tensors}
         if len(lengths) != 1:
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
-            raise ShapeError(f"All tensors must have the same first dimension (number of examples); got {shapes}.")
+            raise ShapeError(
+                f"All tensors must have the same first dimension (number of examples); got {shapes}."
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}.")
         self.tensors = tuple(t.to(device) if device is not None else t for t in tensors)

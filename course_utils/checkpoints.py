@@ -72,7 +72,11 @@ def save_checkpoint(model: nn.Module, path: Union[str, Path], **metadata) -> Pat
     _check_plain(config, "config")
     _check_plain(metadata, "metadata")
     model_class = f"{type(model).__module__}.{type(model).__qualname__}"
-    metadata = {**metadata, "saved_at": _dt.datetime.now().isoformat(timespec="seconds"), "torch": torch.__version__}
+    metadata = {
+        **metadata,
+        "saved_at": _dt.datetime.now().isoformat(timespec="seconds"),
+        "torch": str(torch.__version__),
+    }
     payload = {
         "format": FORMAT,
         "model_class": model_class,
@@ -120,7 +124,9 @@ def _describe_mismatch(model: nn.Module, state: dict) -> str:
                for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]  # fmt: skip
     lines = []
     if missing:
-        lines.append(f"  missing in the checkpoint: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}")
+        lines.append(
+            f"  missing in the checkpoint: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}"
+        )
     if unexpected:
         lines.append(f"  not in the model: {', '.join(unexpected[:5])}{' …' if len(unexpected) > 5 else ''}")
     if resized:
@@ -129,7 +135,9 @@ def _describe_mismatch(model: nn.Module, state: dict) -> str:
 
 
 def load_checkpoint(
-    path: Union[str, Path], model: Optional[nn.Module] = None, device: Optional[Union[str, torch.device]] = None
+    path: Union[str, Path],
+    model: Optional[nn.Module] = None,
+    device: Optional[Union[str, torch.device]] = None,
 ) -> Tuple[nn.Module, dict]:
     """Load a checkpoint; return ``(model, metadata)``.
 

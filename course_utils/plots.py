@@ -29,7 +29,9 @@ DENSITY_CMAP = "viridis"  # perceptually uniform and colour-blind safe
 
 plt.rcParams.update({"axes.titlesize": 11, "axes.labelsize": 11, "figure.dpi": 100})
 
-EXPECTED_IMAGE_SHAPES = "N×1×H×W or N×3×H×W (a batch), N×H×W (a batch of gray images), 1×H×W or H×W (one image)"
+EXPECTED_IMAGE_SHAPES = (
+    "N×1×H×W or N×3×H×W (a batch), N×H×W (a batch of gray images), 1×H×W or H×W (one image)"
+)
 
 
 def as_image_batch(images) -> torch.Tensor:
@@ -57,7 +59,9 @@ def as_image_batch(images) -> torch.Tensor:
             "PyTorch puts channels first: use images.permute(0, 3, 1, 2)."
         )
     if x.dim() != 4 or x.shape[1] not in (1, 3):
-        raise ShapeError(f"Cannot draw images of shape {tuple(images.shape)}. Expected {EXPECTED_IMAGE_SHAPES}.")
+        raise ShapeError(
+            f"Cannot draw images of shape {tuple(images.shape)}. Expected {EXPECTED_IMAGE_SHAPES}."
+        )
     if x.shape[0] == 0:
         raise ShapeError("There are no images to draw (the batch is empty).")
     return x
@@ -102,7 +106,9 @@ def show_images(
         if class_names is not None:
             bad = [v for v in labels if not 0 <= v < len(class_names)]
             if bad:
-                raise ShapeError(f"Label {bad[0]} has no class name: there are {len(class_names)} class names.")
+                raise ShapeError(
+                    f"Label {bad[0]} has no class name: there are {len(class_names)} class names."
+                )
             titles = [class_names[v] for v in labels]
         else:
             titles = [str(v) for v in labels]
@@ -111,7 +117,9 @@ def show_images(
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
     extra = 0.35 if titles is not None else 0.0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, (scale + extra) * nrows + (0.4 if title else 0)))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(scale * ncols, (scale + extra) * nrows + (0.4 if title else 0))
+    )
     axes = np.atleast_1d(axes).ravel()
     for i, ax in enumerate(axes):
         ax.axis("off")
@@ -130,7 +138,9 @@ def show_images(
     return _finish(fig, show)
 
 
-def plot_history(history, names: Optional[Sequence[str]] = None, title: Optional[str] = None, show: bool = True):
+def plot_history(
+    history, names: Optional[Sequence[str]] = None, title: Optional[str] = None, show: bool = True
+):
     """Plot the series of a ``History`` (or a dict of name → list of values) against training steps."""
     if isinstance(history, dict):
         series = {k: (list(range(len(v))), list(v)) for k, v in history.items()}

@@ -16,7 +16,9 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
-COLAB_GPU_HINT = "On Colab, switch on a GPU with Runtime → Change runtime type → T4 GPU, then run the notebook again."
+COLAB_GPU_HINT = (
+    "On Colab, switch on a GPU with Runtime → Change runtime type → T4 GPU, then run the notebook again."
+)
 
 
 def is_fast_mode() -> bool:
@@ -94,7 +96,9 @@ def budget(**sizes: Tuple[Optional[int], Optional[int]]) -> SimpleNamespace:
     chosen = {}
     for name, pair in sizes.items():
         if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise TypeError(f"budget({name}=...) needs a pair (full, fast), e.g. {name}=(10, 1); got {pair!r}.")
+            raise TypeError(
+                f"budget({name}=...) needs a pair (full, fast), e.g. {name}=(10, 1); got {pair!r}."
+            )
         chosen[name] = pair[1] if fast else pair[0]
     if fast:
         parts = [f"{k}={_format(v)} (full: {_format(sizes[k][0])})" for k, v in chosen.items()]

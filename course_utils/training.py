@@ -24,7 +24,9 @@ DIVERGENCE_ADVICE = (
 )
 
 
-def progress(iterable: Optional[Iterable] = None, total: Optional[int] = None, desc: str = "", **kwargs) -> tqdm:
+def progress(
+    iterable: Optional[Iterable] = None, total: Optional[int] = None, desc: str = "", **kwargs
+) -> tqdm:
     """A progress bar: a widget in Jupyter, a single updating line in a terminal, few lines in a CI log."""
     interactive = "ipykernel" in sys.modules or sys.stderr.isatty()
     options = {"desc": desc, "total": total, "leave": True, "dynamic_ncols": True}
@@ -38,7 +40,9 @@ def check_finite(loss, step: int, name: str = "loss") -> float:
     """Return the loss as a float, or stop training with ``TrainingDiverged`` if it is NaN or infinite."""
     value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
     if not math.isfinite(value):
-        raise TrainingDiverged(f"The {name} became {value} at step {step}: training has diverged.\n{DIVERGENCE_ADVICE}")
+        raise TrainingDiverged(
+            f"The {name} became {value} at step {step}: training has diverged.\n{DIVERGENCE_ADVICE}"
+        )
     return value
 
 
@@ -63,7 +67,9 @@ class History:
 
     def __getitem__(self, name: str) -> List[float]:
         if name not in self.values:
-            raise KeyError(f"No series named {name!r} in this history; it has: {', '.join(self.values) or 'none'}.")
+            raise KeyError(
+                f"No series named {name!r} in this history; it has: {', '.join(self.values) or 'none'}."
+            )
         return self.values[name]
 
     def __contains__(self, name: str) -> bool:
@@ -77,7 +83,10 @@ class History:
 
     def to_dict(self) -> dict:
         """Plain lists, fit for a checkpoint's metadata or JSON."""
-        return {name: {"steps": list(self.steps[name]), "values": list(vals)} for name, vals in self.values.items()}
+        return {
+            name: {"steps": list(self.steps[name]), "values": list(vals)}
+            for name, vals in self.values.items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> History:

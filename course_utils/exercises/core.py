@@ -38,6 +38,9 @@ class CheckResult:
         mark = "✅" if self.passed else "❌"
         return f"{mark} Exercise {self.exercise_id} ({self.name}): {self.message}"
 
+    def _ipython_display_(self) -> None:
+        """Show nothing when a check is the last line of a cell: its line was printed already."""
+
 
 @dataclass
 class ExerciseInfo:
@@ -85,7 +88,9 @@ def exercise(exercise_id: str, name: str, points: float = 1.0) -> Callable:
         run.exercise_id = exercise_id
         run.points = points
         if exercise_id in CHECKERS and CHECKERS[exercise_id].name != name:
-            raise ValueError(f"Exercise id {exercise_id} is registered twice ({CHECKERS[exercise_id].name}, {name}).")
+            raise ValueError(
+                f"Exercise id {exercise_id} is registered twice ({CHECKERS[exercise_id].name}, {name})."
+            )
         CHECKERS[exercise_id] = ExerciseInfo(exercise_id, name, points, run)
         return run
 
@@ -105,7 +110,9 @@ def call(fn: Callable, *args, what: Optional[str] = None, **kwargs):
     """Run the learner's ``fn(*args)``; if it is not written yet or crashes, raise a ``Mistake`` that says so."""
     label = what or f"{getattr(fn, '__name__', 'your function')}(...)"
     if not callable(fn):
-        raise Mistake(f"Pass your function itself (without calling it), e.g. check.xyz(xyz); got {type(fn).__name__}.")
+        raise Mistake(
+            f"Pass your function itself (without calling it), e.g. check.xyz(xyz); got {type(fn).__name__}."
+        )
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
@@ -117,7 +124,9 @@ def call(fn: Callable, *args, what: Optional[str] = None, **kwargs):
         raise Mistake(f"{label} raised {type(exc).__name__}: {exc}{_learner_line(exc)}.") from None
 
 
-def expect_tensor(value, what: str, shape: Optional[Tuple[int, ...]] = None, dtype: Optional[torch.dtype] = None):
+def expect_tensor(
+    value, what: str, shape: Optional[Tuple[int, ...]] = None, dtype: Optional[torch.dtype] = None
+):
     """Check that ``value`` is a tensor (of ``shape`` and ``dtype`` when given), else raise a ``Mistake``."""
     if value is None:
         raise Mistake(f"{what} returned None: did you forget the `return` statement?")

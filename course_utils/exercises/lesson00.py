@@ -29,16 +29,22 @@ def flatten_batch(fn) -> str:
     if tuple(out.shape) == (784, 5):
         raise Mistake("your result is 784×5: images are in columns. Put one image per row: shape (5, 784).")
     if tuple(out.shape) == (5, 28, 28):
-        raise Mistake("you removed the channel dimension but kept 28×28; flatten the pixels too: shape (5, 784).")
+        raise Mistake(
+            "you removed the channel dimension but kept 28×28; flatten the pixels too: shape (5, 784)."
+        )
     if tuple(out.shape) != (5, 784):
-        raise Mistake(f"for 5 images of 1×28×28 the result should have shape (5, 784), got {tuple(out.shape)}.")
+        raise Mistake(
+            f"for 5 images of 1×28×28 the result should have shape (5, 784), got {tuple(out.shape)}."
+        )
     if close(out, images.reshape(784, 5).T):
         raise Mistake(
             "the shape is right but the pixels are shuffled between images: reshaping to (784, N) and transposing "
             "mixes images. Use images.view(len(images), -1) or images.flatten(start_dim=1)."
         )
     if close(out, images.transpose(2, 3).reshape(5, 784)):
-        raise Mistake("each row holds the image column by column (transposed); keep row-by-row reading order.")
+        raise Mistake(
+            "each row holds the image column by column (transposed); keep row-by-row reading order."
+        )
     if not close(out, images.reshape(5, 784)):
         raise Mistake("the shape is right but the values differ from the input's pixels in reading order.")
     return "5×1×28×28 became 5×784, one image per row, pixels in reading order."
@@ -61,7 +67,7 @@ def to_minus_one_one(fn) -> str:
         raise Mistake("you subtracted 0.5, which gives [-0.5, 0.5]; scale by 2 as well: images * 2 - 1.")
     if close(out, images * 2):
         raise Mistake("you scaled by 2, which gives [0, 2]; shift down by 1 as well: images * 2 - 1.")
-    if close(out, (images - 1) * 2 + 1) or close(out, 2 * (images - 1)):
+    if close(out, (images - 1) * 2):
         raise Mistake("the order of the steps is off; 0 must map to -1 and 1 to 1: images * 2 - 1.")
     if close(out, (images - images.mean()) / images.std()):
         raise Mistake(
@@ -69,4 +75,6 @@ def to_minus_one_one(fn) -> str:
             "images * 2 - 1."
         )
     lo, hi = float(out.min()), float(out.max())
-    raise Mistake(f"expected values from -1 to 1 with 0 → -1 and 1 → 1; yours range from {lo:.3f} to {hi:.3f}.")
+    raise Mistake(
+        f"expected values from -1 to 1 with 0 → -1 and 1 → 1; yours range from {lo:.3f} to {hi:.3f}."
+    )
