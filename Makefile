@@ -5,8 +5,10 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+INSTRUCTOR_STAMP := $(VENV)/.instructor-installed
+LAB_ARGS ?=
 
-.PHONY: setup lab test lint format unit notebooks benchmarks student clean
+.PHONY: setup instructor-setup lab test lint format unit notebooks benchmarks student clean
 
 setup: $(STAMP)
 
@@ -15,12 +17,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,lab]"
 	touch $(STAMP)
 
+# The instructor tools' extra (nbgrader, for the student version); learners never need it, so `lab` skips it.
+instructor-setup: $(INSTRUCTOR_STAMP)
+
+$(INSTRUCTOR_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[instructor]"
+	touch $(INSTRUCTOR_STAMP)
+
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) notebooks/00_welcome.ipynb
 
 # The fast suite: style first (it fails early), then unit tests and every notebook in fast mode, in a fresh
 # kernel each, with the checkpoints a run makes kept in a fresh folder so nothing left over hides a failure.
-test: setup lint
+test: setup instructor-setup lint
 	COURSE_FAST=1 MPLBACKEND=Agg COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider \
 		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=10
 
@@ -32,7 +41,7 @@ format: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-unit: setup
+unit: setup instructor-setup
 	COURSE_FAST=1 MPLBACKEND=Agg $(PY) -m pytest -p no:cacheprovider tests
 
 notebooks: setup
@@ -41,6 +50,10 @@ notebooks: setup
 
 benchmarks: setup
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
+
+# The student version of every lesson (solutions and hidden tests removed, outputs cleared) in ./student/.
+student: instructor-setup
+	$(PY) -m course_utils.instructor student-version student
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

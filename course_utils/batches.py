@@ -81,5 +81,6 @@ class TensorBatches:
                 batch = tuple(t[start:stop] for t in self.tensors)
             else:
                 idx = order[start:stop]
-                batch = tuple(t[idx] for t in self.tensors)
+                # index_select copies whole rows; on a CPU it is several times faster than t[idx]
+                batch = tuple(torch.index_select(t, 0, idx) for t in self.tensors)
             yield batch[0] if len(batch) == 1 else batch
