@@ -6,8 +6,12 @@
 Error is the squared error per image: the sum over the 784 pixels (values in [0, 1]) of (x̂ − x)²,
 averaged over the 10,000 test images; Hinton & Salakhutdinov (2006) used it to compare a deep autoencoder
 (3.00) with PCA (13.87) on MNIST with 30-d codes. Both models here are fitted on the 60,000 training images
-only, with the same code size. The autoencoder trains for a fixed budget of wall-clock time (its
-learning-rate schedule is laid out over that time), so the figure says what a 2-core laptop gets in that time.
+only, with the same code size. The autoencoder trains for a fixed budget of time, and its learning-rate
+schedule is laid out over that time, so the figure says what a 2-core laptop gets in that time.
+
+The budget is counted in *compute* time: the CPU time of this process divided by its number of threads, which
+equals wall-clock time on an otherwise idle machine. On a machine shared with other programs (as ours is), wall
+time would let them eat the budget; CPU time does not. Both are printed and recorded.
 
 Prints both errors, their ratio and the training time; writes ``benchmarks/results/<name>.json``. The bar: the
 autoencoder's error is at most 0.45 × PCA's with 10 minutes of training on 2 CPU cores (exit status 1 if not).
@@ -86,6 +90,12 @@ def main(argv=None) -> int:
     weights = sum(p.numel() for p in model.parameters())
     print(f"{type(model).__name__} {model.config}: {weights:,} weights")
     print(f"training for {args.minutes:g} min on {device} ({torch.get_num_threads()} threads)")
+    threads = torch.get_num_threads()
+
+    def compute_seconds() -> float:  # CPU time of all threads / threads = wall time when nothing else runs
+        return time.process_time() / threads
+
+    wall_start = time.perf_counter()
     history = train_autoencoder(
         model,
         train,
@@ -96,19 +106,21 @@ def main(argv=None) -> int:
         device=device,
         seed=args.seed,
         test_images=test if args.track else None,
+        clock=compute_seconds if device.type == "cpu" else time.perf_counter,
     )
+    wall_seconds = time.perf_counter() - wall_start
     if args.track:
         print("test error after each epoch:", " ".join(f"{e:.2f}" for e in history["test_error"]))
     ae_error = reconstruction_error(model, test)
     ratio = ae_error / pca_error
-    passed = ratio <= TARGET_RATIO and history.seconds <= 600 * 1.01
+    passed = ratio <= TARGET_RATIO and history.seconds <= 600 * 1.01  # the last step may overrun a little
     print()
     print(f"{'model':<34}{'error per image':>16}")
     print(f"{f'PCA ({args.latent_dim}-d)':<34}{pca_error:>16.3f}")
     print(f"{f'{type(model).__name__} ({args.latent_dim}-d)':<34}{ae_error:>16.3f}")
     print(f"ratio autoencoder / PCA: {ratio:.3f} (bar: ≤ {TARGET_RATIO} within 10 min of training)")
-    print(f"training wall time: {history.seconds:.0f} s ({history.epochs_done} full epochs, {device}, "
-          f"{torch.get_num_threads()} threads)")  # fmt: skip
+    print(f"training time: {history.seconds:.0f} s of compute ({threads} threads; {wall_seconds:.0f} s wall-clock "
+          f"on this shared machine), {history.epochs_done} full epochs, {history.steps['loss'][-1]:,} steps")  # fmt: skip
 
     name = args.name or (
         "autoencoder_vs_pca" if args.minutes == 10 else f"autoencoder_vs_pca_{args.minutes:g}min"
@@ -141,6 +153,10 @@ def main(argv=None) -> int:
         "ratio": round(ratio, 4),
         "target_ratio": TARGET_RATIO,
         "training_seconds": round(history.seconds, 1),
+        "training_seconds_measured_as": "CPU time of the process / threads (= wall time on an idle machine)"
+        if device.type == "cpu"
+        else "wall-clock time",
+        "training_wall_seconds": round(wall_seconds, 1),
         "budget_minutes": args.minutes,
         "epochs_done": history.epochs_done,
         "steps": history.steps["loss"][-1] if "loss" in history else 0,

@@ -1,0 +1,165 @@
+"""Lesson 04's quality bar: the reference fully connected GAN, judged by lesson 01's classifier.
+
+    flock /tmp/cpu.lock .venv/bin/python benchmarks/gan_quality.py                    # Fashion-MNIST, 10 minutes
+    flock /tmp/cpu.lock .venv/bin/python benchmarks/gan_quality.py --dataset mnist    # MNIST (full when downloadable)
+
+Trains ``course_utils.models.gan.image_gan()`` (the notebook's pair) on the whole training split for at most
+``--steps`` steps or ``--minutes`` minutes of compute, whichever comes first, then draws ``--samples`` images from
+fresh noise and asks the reference classifier (``course_utils.judge``) three questions:
+
+- confident share: the share of samples whose most probable class has p > 0.9 (does each look like *something*?);
+- entropy ratio: the entropy of the histogram of predicted classes divided by log 10 (1 = all classes equally
+  often, 0 = one class only: mode coverage);
+- classes produced: how many of the 10 classes appear at all.
+
+The same figures for real test images are printed beside them as the ceiling. Targets (issue 6), after at most
+10 minutes on 2 CPU cores: all 10 classes produced and an entropy ratio of at least 0.9 (exit status 1 if not).
+
+Time is counted in *compute* time on a CPU: this process's CPU time divided by its threads, which equals
+wall-clock time on an otherwise idle machine but does not let other programs on a shared machine eat the budget.
+Wall-clock time is printed and recorded too. The reference classifier is loaded from ``checkpoint_dir()`` or
+trained once (its time is reported separately; it is not part of the GAN's budget). Writes
+``benchmarks/results/gan_quality[-<dataset>].json`` and saves the generator to
+``checkpoint_dir()/gan-<dataset>.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import write_results  # noqa: E402
+from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
+from course_utils.judge import judge_samples, reference_classifier  # noqa: E402
+from course_utils.models.classifier import accuracy  # noqa: E402
+from course_utils.models.gan import Discriminator, Generator, train_gan  # noqa: E402
+
+TARGET_CLASSES = 10
+TARGET_ENTROPY_RATIO = 0.9
+TIME_LIMIT_MINUTES = 10.0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "mnist"])
+    parser.add_argument("--steps", type=int, default=20_000, help="most training steps (default 20,000)")
+    parser.add_argument("--minutes", type=float, default=TIME_LIMIT_MINUTES, help="most minutes of compute")
+    parser.add_argument("--samples", type=int, default=5_000, help="generated images to judge")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument(
+        "--d-dropout", type=float, default=0.0, help="dropout in the discriminator (default 0)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    seed_everything(args.seed)
+    device = get_device()
+    threads = torch.get_num_threads()
+
+    def compute_seconds() -> float:  # CPU time of all threads / threads = wall time when nothing else runs
+        return time.process_time() / threads
+
+    clock = compute_seconds if device.type == "cpu" else time.perf_counter
+    train = load_dataset(args.dataset, "train")
+    test = load_dataset(args.dataset, "test")
+
+    started = time.perf_counter()
+    classifier = reference_classifier(args.dataset, device=device)
+    classifier_seconds = time.perf_counter() - started
+    classifier_accuracy = accuracy(classifier, test.images, test.labels)
+    print(f"Reference classifier: test accuracy {classifier_accuracy:.2%}.")
+
+    generator = Generator(noise_dim=64).to(device)
+    discriminator = Discriminator(dropout=args.d_dropout).to(device)
+    print(
+        f"GAN: generator {sum(p.numel() for p in generator.parameters()):,} parameters, discriminator "
+        f"{sum(p.numel() for p in discriminator.parameters()):,}; up to {args.steps:,} steps or {args.minutes:g} "
+        f"minutes on {device} ({threads} threads)."
+    )
+    wall_start, compute_start = time.perf_counter(), clock()
+    run = train_gan(generator, discriminator, train.images * 2 - 1, steps=args.steps, batch_size=args.batch_size,
+                    lr=args.lr, seed=args.seed, log_every=500, max_seconds=args.minutes * 60, clock=clock)  # fmt: skip
+    train_compute = clock() - compute_start
+    train_wall = time.perf_counter() - wall_start
+
+    samples = generator.generate(args.samples, torch.Generator().manual_seed(args.seed + 1)).cpu()
+    verdict = judge_samples(samples, dataset=args.dataset, model=classifier)
+    ceiling = judge_samples(test.images[: args.samples], dataset=args.dataset, model=classifier)
+    classes = train.classes
+
+    history = run.history
+    last = {name: round(sum(history[name][-4:]) / len(history[name][-4:]), 4) for name in history.names()}
+    print(
+        f"\nTrained {run.steps:,} steps in {train_compute:.0f} s of compute ({train_wall:.0f} s wall-clock)."
+    )
+    print(f"End of training (last 2,000 steps): {last}")
+    print(f"\n{'':28}{'generated':>12}{'real test':>12}")
+    print(
+        f"{'confident share (p > 0.9)':28}{verdict['confident_share']:>12.3f}{ceiling['confident_share']:>12.3f}"
+    )
+    print(f"{'entropy / log 10':28}{verdict['entropy_ratio']:>12.3f}{ceiling['entropy_ratio']:>12.3f}")
+    print(f"{'classes produced':28}{verdict['classes_produced']:>12d}{ceiling['classes_produced']:>12d}")
+    print("class histogram of the generated images:")
+    for name, count in zip(classes, verdict["class_counts"]):
+        print(f"  {name:12} {count:5d} {'#' * round(60 * count / args.samples)}")
+
+    within_time = train_compute <= TIME_LIMIT_MINUTES * 60 + 5
+    passed = (
+        verdict["classes_produced"] >= TARGET_CLASSES
+        and verdict["entropy_ratio"] >= TARGET_ENTROPY_RATIO
+        and within_time
+    )
+    print(
+        f"\nTargets: all {TARGET_CLASSES} classes, entropy ratio ≥ {TARGET_ENTROPY_RATIO}, ≤ {TIME_LIMIT_MINUTES:g} "
+        f"minutes of training: {'PASSED' if passed else 'NOT MET'}."
+    )
+    path = save_checkpoint(generator.cpu(), checkpoint_dir() / f"gan-{args.dataset}.pt", dataset=args.dataset,
+                           steps=run.steps, compute_seconds=round(train_compute, 1))  # fmt: skip
+    print(f"Generator saved to {path}")
+
+    name = "gan_quality" + ("" if args.dataset == "fashion-mnist" else f"-{args.dataset}")
+    write_results(
+        name,
+        {
+            "dataset": args.dataset,
+            "data_source": train.source,
+            "train_images": len(train.labels),
+            "settings": {k: v for k, v in vars(args).items()},
+            "generator_config": generator.config,
+            "discriminator_config": discriminator.config,
+            "steps_done": run.steps,
+            "train_compute_seconds": round(train_compute, 1),
+            "train_wall_seconds": round(train_wall, 1),
+            "classifier_seconds": round(classifier_seconds, 1),
+            "classifier_test_accuracy": round(classifier_accuracy, 4),
+            "generated": {
+                k: verdict[k]
+                for k in ("confident_share", "entropy_ratio", "classes_produced", "class_counts")
+            },
+            "real_test": {
+                k: ceiling[k]
+                for k in ("confident_share", "entropy_ratio", "classes_produced", "class_counts")
+            },
+            "end_of_training": last,
+            "targets": {
+                "classes_produced": TARGET_CLASSES,
+                "entropy_ratio": TARGET_ENTROPY_RATIO,
+                "minutes": TIME_LIMIT_MINUTES,
+            },  # fmt: skip
+            "passed": passed,
+        },
+    )
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

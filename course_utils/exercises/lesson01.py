@@ -1,0 +1,308 @@
+"""Checkers for lesson 01 (generative vs discriminative models).
+
+01.1 ``fit_gaussian(points)``         mean and covariance of a class: the generative model's parameters
+01.2 ``sample_gaussian(mean, cov, n)`` new points from N(mean, cov): generation, x = μ + L z
+01.3 ``posterior(log_likelihoods, priors)`` Bayes' rule: a generative model used as a classifier
+01.4 ``real_fake_bce(logits, is_real)`` the binary cross-entropy of a real/fake classifier (lesson 04's
+     discriminator loss); ``bce_variants`` and ``diagnose_bce`` are shared with lesson 04's checkers.
+"""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import torch
+import torch.nn.functional as F
+
+from .core import Mistake, call, close, exercise, expect_tensor
+
+# ----------------------------------------------------------------------------------------------------------------
+# 01.1 fit_gaussian
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _points(n: int = 50, seed: int = 0) -> torch.Tensor:
+    """A small, tilted, off-centre cloud of 2-D points (so mean, centring and covariance all matter)."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    return (
+        torch.tensor([3.0, -1.0], dtype=torch.float64) + z @ torch.tensor([[1.2, 0.0], [0.8, 0.5]]).double().T
+    ).float()
+
+
+@exercise("01.1", "fit_gaussian", points=1)
+def fit_gaussian(fn) -> str:
+    """Check ``fit_gaussian(points) -> (mean, cov)``: the maximum-likelihood Gaussian of N×D points."""
+    x = _points()
+    original = x.clone()
+    out = call(fn, x, what="fit_gaussian(points)")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Mistake(
+            f"fit_gaussian should return two things, (mean, cov); it returned {type(out).__name__}."
+        )
+    mean, cov = out
+    if not torch.equal(x, original):
+        raise Mistake("your function changed the points in place (e.g. with -= ); work on a copy: x - mean.")
+    expect_tensor(mean, "the mean")
+    expect_tensor(cov, "the covariance")
+    if tuple(mean.shape) == (50,):
+        raise Mistake(
+            "your mean has one value per point (shape (50,)): average over the points, dim=0, to get (2,)."
+        )
+    if tuple(mean.shape) != (2,):
+        raise Mistake(f"for 50 points in 2-D the mean should have shape (2,), got {tuple(mean.shape)}.")
+    if not close(mean, x.mean(0), atol=1e-4):
+        raise Mistake(f"the mean is off: expected {x.mean(0).tolist()}, got {mean.tolist()}.")
+    if tuple(cov.shape) == (50, 50):
+        raise Mistake(
+            "your covariance is 50×50 (points × points): use centered.T @ centered, which is D×D (2×2)."
+        )
+    if tuple(cov.shape) == (2,):
+        raise Mistake("you returned the variances only (shape (2,)); the covariance is the full 2×2 matrix, "
+                      "whose off-diagonal entries say how the coordinates vary together.")  # fmt: skip
+    if tuple(cov.shape) != (2, 2):
+        raise Mistake(f"for 2-D points the covariance should be 2×2, got shape {tuple(cov.shape)}.")
+    xd = x.double()
+    centered = xd - xd.mean(0)
+    ml, unbiased = centered.T @ centered / 50, centered.T @ centered / 49
+    if close(cov, xd.T @ xd / 50, atol=1e-4) or close(cov, xd.T @ xd / 49, atol=1e-4):
+        raise Mistake(
+            "you forgot to subtract the mean before multiplying: cov = (x - mean).T @ (x - mean) / N."
+        )
+    if close(cov, torch.diag(torch.diag(ml)), atol=1e-4) or close(
+        cov, torch.diag(torch.diag(unbiased)), atol=1e-4
+    ):
+        raise Mistake("your covariance is diagonal: the off-diagonal entries (how x and y vary together) are "
+                      "missing. Use the full (x - mean).T @ (x - mean) / N.")  # fmt: skip
+    if close(cov, centered.T @ centered, atol=1e-3):
+        raise Mistake("you summed the products but did not divide: cov = (x - mean).T @ (x - mean) / N.")
+    if close(cov, ml.sqrt(), atol=1e-4) or close(cov, torch.linalg.cholesky(ml), atol=1e-4):
+        raise Mistake(
+            "that looks like a square root (a standard deviation) of the covariance; return Σ itself."
+        )
+    if close(cov, ml, atol=1e-4):
+        return "mean (2,) and covariance 2×2 with N in the denominator: the maximum-likelihood fit."
+    if close(cov, unbiased, atol=1e-4):
+        return "mean (2,) and covariance 2×2 (you divided by N − 1, the unbiased estimate; fine)."
+    raise Mistake(f"the covariance is off: expected about {ml.numpy().round(3).tolist()}, got "
+                  f"{cov.detach().double().numpy().round(3).tolist()}.")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 01.2 sample_gaussian
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _sample_cov(samples: torch.Tensor) -> torch.Tensor:
+    centered = samples - samples.mean(0)
+    return centered.T @ centered / (len(samples) - 1)
+
+
+@exercise("01.2", "sample_gaussian", points=1)
+def sample_gaussian(fn) -> str:
+    """Check ``sample_gaussian(mean, cov, n) -> n×D``: new points from N(mean, cov), different every call."""
+    mean = torch.tensor([2.0, -1.0])
+    cov = torch.tensor([[2.0, 1.2], [1.2, 1.0]])
+    n = 20000
+    torch.manual_seed(0)
+    samples = call(fn, mean.clone(), cov.clone(), n, what="sample_gaussian(mean, cov, n)")
+    expect_tensor(samples, "sample_gaussian(mean, cov, n)")
+    if tuple(samples.shape) == (2, n):
+        raise Mistake(
+            f"your samples are in columns (shape (2, {n})); return one point per row: shape ({n}, 2)."
+        )
+    if tuple(samples.shape) != (n, 2):
+        raise Mistake(
+            f"for n = {n} points in 2-D the result should have shape ({n}, 2), got {tuple(samples.shape)}."
+        )
+    s = samples.detach().double()
+    if not torch.isfinite(s).all():
+        raise Mistake("some samples are NaN or infinite.")
+    if float(s.std(0).max()) < 1e-6:
+        raise Mistake(
+            "all samples are the same point: add random noise z ~ N(0, I) (torch.randn) before scaling."
+        )
+    again = call(fn, mean.clone(), cov.clone(), n, what="sample_gaussian(mean, cov, n)")
+    expect_tensor(again, "sample_gaussian(mean, cov, n)", shape=(n, 2))
+    if torch.equal(again.detach().double(), s):
+        raise Mistake(
+            "two calls gave the same points: draw fresh noise each call (no fixed seed inside the function)."
+        )
+    m, c = s.mean(0), _sample_cov(s)
+    tolerance = 5 * s.std(0) / n**0.5  # five standard errors of the sample mean
+    if not bool(((m - mean.double()).abs() < tolerance).all()):
+        if bool((m.abs() < tolerance).all()):
+            raise Mistake("the samples are centred on 0: add the mean, x = mean + L z.")
+        raise Mistake(f"the samples' mean is {m.numpy().round(2).tolist()}, expected {mean.tolist()}.")
+    cov64 = cov.double()
+    scale = torch.linalg.cholesky(cov64)
+    wrong = {
+        "you multiplied the noise by the covariance itself: that gives covariance Σ², not Σ. Scale by a matrix L "
+        "with L Lᵀ = Σ, e.g. L = torch.linalg.cholesky(cov), then x = mean + z @ L.T": cov64 @ cov64,
+        "you used L where Lᵀ belongs: z @ L gives covariance Lᵀ L, which is not Σ. Use x = mean + z @ L.T "
+        "(for one column vector z: mean + L z)": scale.T @ scale,
+        "you took the square root of each entry of the covariance; that is not a matrix square root. Use "
+        "L = torch.linalg.cholesky(cov) and x = mean + z @ L.T": cov64.sqrt() @ cov64.sqrt(),
+        "the samples have covariance I: the noise was not scaled. Use x = mean + z @ L.T with "
+        "L = torch.linalg.cholesky(cov)": torch.eye(2).double(),
+        "you scaled the noise by the standard deviations only (the diagonal), so the tilt (the off-diagonal "
+        "covariance) is lost. Use the full matrix: L = torch.linalg.cholesky(cov), x = mean + z @ L.T": torch.diag(
+            torch.diag(cov64)
+        ),
+        "you scaled the noise by the variances only (the diagonal): that squares them and loses the tilt. Use "
+        "L = torch.linalg.cholesky(cov) and x = mean + z @ L.T": torch.diag(torch.diag(cov64) ** 2),
+    }
+    if close(c, cov64, atol=0.08, rtol=0.03):
+        return f"{n:,} samples whose mean and covariance match N(mean, cov), and fresh ones every call."
+    for advice, covariance in wrong.items():
+        if close(c, covariance, atol=0.08, rtol=0.03):
+            raise Mistake(advice + ".")
+    raise Mistake(
+        f"the samples' covariance is {c.numpy().round(2).tolist()}, expected {cov64.numpy().round(2).tolist()}. "
+        "Use L = torch.linalg.cholesky(cov) and x = mean + z @ L.T with z = torch.randn(n, D)."
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 01.3 posterior (Bayes' rule)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@exercise("01.3", "posterior", points=1)
+def posterior(fn) -> str:
+    """Check ``posterior(log_likelihoods, priors) -> N×K``: p(y | x) from log p(x | y) (N×K) and p(y) (K)."""
+    log_lik = torch.tensor(
+        [[-2.0, -3.0, -2.5], [-200.0, -201.0, -205.0], [-1.0, -1.0, -1.0], [-5.0, -2.0, -9.0]]
+    )
+    priors = torch.tensor([0.2, 0.5, 0.3])
+    out = call(fn, log_lik.clone(), priors.clone(), what="posterior(log_likelihoods, priors)")
+    expect_tensor(out, "posterior(log_likelihoods, priors)")
+    if tuple(out.shape) != (4, 3):
+        raise Mistake(
+            f"for 4 points and 3 classes the result should be 4×3 (one row per point), got {tuple(out.shape)}."
+        )
+    p = out.detach().double()
+    ll, pr = log_lik.double(), priors.double()
+    expected = torch.softmax(ll + pr.log(), dim=1)
+    if close(p, expected, atol=1e-5):
+        return "each row is p(y | x) = p(x | y) p(y) / Σ_k p(x | k) p(k), computed stably."
+    if not torch.isfinite(p).all():
+        raise Mistake("some results are NaN or infinite. Very small likelihoods underflow when exponentiated: "
+                      "add log p(y) to the log-likelihoods and use torch.softmax(..., dim=1).")  # fmt: skip
+    if close(p, torch.softmax(ll, dim=1), atol=1e-5):
+        raise Mistake("you left out the priors: the third point, equally likely under every class, should follow "
+                      "p(y). Add log(priors) to the log-likelihoods before normalizing.")  # fmt: skip
+    if close(p, torch.softmax(ll + pr.log(), dim=0), atol=1e-5) or close(
+        p, torch.softmax(ll, dim=0), atol=1e-5
+    ):
+        raise Mistake(
+            "you normalized over the points (dim=0); each row (one point) must sum to 1 over classes: dim=1."
+        )
+    if close(p, torch.softmax(ll * pr, dim=1), atol=1e-5) or close(
+        p, torch.softmax(ll + pr, dim=1), atol=1e-5
+    ):
+        raise Mistake("the priors must enter as log p(y) added to log p(x | y) (a product of probabilities is a "
+                      "sum of logs): torch.softmax(log_likelihoods + priors.log(), dim=1).")  # fmt: skip
+    if close(p, ll.exp() * pr, atol=1e-6) or close(p, ll + pr.log(), atol=1e-5):
+        raise Mistake(
+            "the rows do not sum to 1: divide by the evidence Σ_k p(x | k) p(k), e.g. with softmax over dim=1."
+        )
+    if not close(p.sum(1), torch.ones(4).double(), atol=1e-4):
+        raise Mistake(
+            f"each row must sum to 1 (a distribution over classes); yours sum to {p.sum(1).numpy().round(3).tolist()}."
+        )
+    raise Mistake(f"expected {expected.numpy().round(3).tolist()}, got {p.numpy().round(3).tolist()}.")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 01.4 real_fake_bce, and the diagnosis shared with lesson 04
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def bce_variants(logits: torch.Tensor, targets: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The right binary cross-entropy of ``logits`` against 0/1 ``targets`` and the usual wrong ones, by name."""
+    logits, targets = logits.double(), targets.double()
+    probs = torch.sigmoid(logits)
+    right = F.binary_cross_entropy_with_logits(logits, targets)
+    variants = {
+        "right": right,
+        "sum": F.binary_cross_entropy_with_logits(logits, targets, reduction="sum"),
+        "swapped": F.binary_cross_entropy_with_logits(logits, 1 - targets),
+        "swapped_sum": F.binary_cross_entropy_with_logits(logits, 1 - targets, reduction="sum"),
+        "no_minus": -right,
+        "double_sigmoid": F.binary_cross_entropy_with_logits(probs, targets),
+        "real_term_only": -(targets * F.logsigmoid(logits)).mean(),
+        "fake_term_only": -((1 - targets) * F.logsigmoid(-logits)).mean(),
+    }
+    if bool(
+        ((logits > 0) & (logits < 1)).all()
+    ):  # only then is log(logit) finite: logits used as probabilities
+        variants["logits_as_probs"] = -(targets * logits.log() + (1 - targets) * (1 - logits).log()).mean()
+    return variants
+
+
+BCE_ADVICE = {
+    "sum": "you summed over the batch instead of averaging: use .mean() (or reduction='mean') so the loss does "
+    "not grow with the batch size and the learning rate keeps its meaning",
+    "swapped": "the labels are swapped: real examples must have target 1 and fake ones target 0 "
+    "(loss = -[y log p + (1 - y) log(1 - p)] with y = 1 for real)",
+    "swapped_sum": "the labels are swapped (real → 1, fake → 0) and you summed instead of averaging (.mean())",
+    "no_minus": "the sign is flipped: the loss is MINUS the mean log-likelihood, so it is ≥ 0 and goes down as the "
+    "classifier improves",
+    "double_sigmoid": "you applied a sigmoid to numbers that were already probabilities (e.g. sigmoid and then "
+    "binary_cross_entropy_with_logits): give raw logits to the 'with logits' loss, or probabilities to "
+    "binary_cross_entropy, never both",
+    "real_term_only": "only the real examples count: you dropped the (1 - y) log(1 - p) term for the fakes",
+    "fake_term_only": "only the fake examples count: you dropped the y log p term for the real ones",
+    "logits_as_probs": "you used the logits as if they were probabilities (log of a logit): turn them into "
+    "probabilities with torch.sigmoid first, or use F.binary_cross_entropy_with_logits",
+}
+
+
+def diagnose_bce(value, logits: torch.Tensor, targets: torch.Tensor, what: str) -> None:
+    """Raise a ``Mistake`` naming the error when ``value`` is not the mean BCE of ``logits`` vs ``targets``."""
+    expect_tensor(value, what)
+    if value.numel() != 1:
+        raise Mistake(f"{what} should be one number (a 0-dim tensor), got shape {tuple(value.shape)}: "
+                      "average the per-example losses with .mean().")  # fmt: skip
+    v = value.detach().double().reshape(())
+    if not torch.isfinite(v):
+        if bool((logits < 0).any()):
+            raise Mistake(f"{what} is {float(v)}. With logits below 0 that usually means you took the log of a "
+                          "logit: apply torch.sigmoid first, or use F.binary_cross_entropy_with_logits.")  # fmt: skip
+        raise Mistake(f"{what} is {float(v)}: check for log(0).")
+    variants = bce_variants(logits, targets)
+    if torch.isclose(v, variants["right"], atol=1e-5, rtol=1e-4):
+        return
+    for name, advice in BCE_ADVICE.items():
+        if name in variants and torch.isclose(v, variants[name], atol=1e-5, rtol=1e-4):
+            raise Mistake(f"{what}: {advice}.")
+    raise Mistake(f"{what} is {float(v):.5f}, expected {float(variants['right']):.5f} = "
+                  "-mean(y·log σ(logit) + (1 - y)·log(1 - σ(logit))).")  # fmt: skip
+
+
+@exercise("01.4", "real_fake_bce", points=2)
+def real_fake_bce(fn) -> str:
+    """Check ``real_fake_bce(logits, is_real)``: the mean binary cross-entropy of a real/fake classifier."""
+    logits = torch.tensor([2.0, -1.0, 0.5, -3.0, 1.5, 0.2])
+    is_real = torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0, 1.0])
+    # Logits between 0 and 1 first: there a "log of a logit" is finite and can be recognized by its value.
+    gentle = torch.tensor([0.9, 0.2, 0.6, 0.3, 0.7, 0.4])
+    for case_logits in (gentle, logits):
+        loss = call(fn, case_logits.clone(), is_real.clone(), what="real_fake_bce(logits, is_real)")
+        diagnose_bce(loss, case_logits, is_real, "real_fake_bce(logits, is_real)")
+    # A confident classifier: sigmoid(±40) rounds to exactly 1 or 0 in float32, so log(1 - p) would be log(0).
+    confident = torch.tensor([40.0, -40.0, 40.0])
+    truth = torch.tensor([1.0, 1.0, 0.0])
+    loss = call(fn, confident, truth, what="real_fake_bce(confident logits, is_real)")
+    expect_tensor(loss, "real_fake_bce(logits, is_real)")
+    expected = F.binary_cross_entropy_with_logits(confident.double(), truth.double())  # (0 + 40 + 40) / 3
+    v = loss.detach().double().reshape(-1)[0]
+    if not torch.isfinite(v) or not torch.isclose(v, expected, rtol=1e-3, atol=1e-3):
+        raise Mistake(
+            f"right on ordinary logits, but for very confident ones (±40) you get {float(v):.4g} instead of "
+            f"{float(expected):.4g}: sigmoid(40) rounds to 1.0, so log(1 - p) = log(0). Work with logits: "
+            "F.binary_cross_entropy_with_logits, or F.logsigmoid(logits) and F.logsigmoid(-logits). "
+            "(Clamping p into [1e-7, 1 - 1e-7] avoids inf but caps the loss.)"
+        )
+    return "right value, averaged over the batch, and stable for very confident logits (±40)."

@@ -1,0 +1,225 @@
+"""The course's judge: a reference classifier that says what generated images look like.
+
+Later lessons hand their samples to ``judge_samples`` to ask three questions a picture alone answers badly: does
+each sample look like *some* class (is the classifier confident?), which classes come out and how evenly (mode
+collapse shows as a lopsided histogram), and how many of the ten classes appear at all. ``classifier_features``
+gives the feature vectors from which ``frechet_distance`` compares generated and real images (the idea of the
+FID of Heusel et al., 2017, with our small classifier in place of Inception, so the numbers are comparable only
+within this course).
+
+The classifier is lesson 01's CNN. ``reference_classifier`` loads it from ``checkpoint_dir()``, or trains and
+saves it when it is missing (about 4 minutes on a 2-core CPU; seconds on a GPU). In fast mode
+(``COURSE_FAST=1``) a quick one is trained instead and saved under a separate ``-fast`` file name, so it never
+stands in for the full one; a full checkpoint, when present, is used in both modes.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Dict, Optional, Tuple, Union
+
+import numpy as np
+import torch
+
+from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint
+from .data import dataset_spec, load_dataset
+from .errors import CheckpointError, ShapeError
+from .models.classifier import Classifier, accuracy, check_images, predict_proba, train_classifier
+from .runtime import get_device, is_fast_mode
+
+CONFIDENT = 0.9  # a sample is "confidently classified" when its most probable class has p > 0.9
+
+# How the reference classifiers are trained: full (the benchmark's settings) and fast (CI, seconds).
+FULL_TRAINING = {"train_images": None, "epochs": 8}
+FAST_TRAINING = {"train_images": 3000, "epochs": 2}
+
+_LOADED: Dict[
+    Tuple[str, str, str], Classifier
+] = {}  # (dataset, file, device) -> model, so repeated calls are free
+
+
+def checkpoint_path(dataset: str = "fashion-mnist", fast: bool = False) -> Path:
+    """Where the reference classifier of ``dataset`` is saved: ``classifier-<dataset>[-fast].pt``."""
+    name = dataset_spec(dataset).name
+    return checkpoint_dir() / f"classifier-{name}{'-fast' if fast else ''}.pt"
+
+
+def train_reference_classifier(
+    dataset: str = "fashion-mnist", fast: bool = False, device=None, seed: int = 0
+):
+    """Train the reference classifier from scratch, save it, and return ``(model, metadata)``."""
+    settings = FAST_TRAINING if fast else FULL_TRAINING
+    spec = dataset_spec(dataset)
+    train = load_dataset(spec.name, "train", limit=settings["train_images"])
+    test = load_dataset(spec.name, "test", limit=2000 if fast else None)
+    torch.manual_seed(seed)
+    model = Classifier(num_classes=len(spec.classes))
+    kind = "a quick fast-mode" if fast else "the"
+    print(f"Training {kind} reference classifier for {spec.title} ({settings['epochs']} epochs)...")
+    history = train_classifier(
+        model, train.images, train.labels, epochs=settings["epochs"], device=device or get_device(), seed=seed
+    )
+    test_accuracy = accuracy(model, test.images, test.labels)
+    metadata = {
+        "dataset": spec.name,
+        "fast": fast,
+        "epochs": settings["epochs"],
+        "train_images": len(train.labels),
+        "test_accuracy": test_accuracy,
+        "test_images": len(test.labels),
+        "train_seconds": round(history.seconds, 1),
+        "source": train.source,
+    }
+    path = save_checkpoint(model.cpu(), checkpoint_path(spec.name, fast), **metadata)
+    print(f"Test accuracy {test_accuracy:.2%} after {history.seconds:.0f} s; saved to {path}.")
+    return model, metadata
+
+
+def save_reference(model: Classifier, dataset: str = "fashion-mnist", **metadata) -> Path:
+    """Save a trained classifier as the reference of ``dataset`` (the ``-fast`` file in fast mode).
+
+    Lesson 01 calls this with the classifier it trains, so later lessons find it instead of training their own.
+    """
+    name = dataset_spec(dataset).name
+    fast = is_fast_mode()
+    path = save_checkpoint(model, checkpoint_path(name, fast), dataset=name, fast=fast, **metadata)
+    _LOADED.clear()
+    return path
+
+
+def reference_classifier(dataset: str = "fashion-mnist", device=None) -> Classifier:
+    """The course's reference classifier for ``dataset``, in eval mode on ``device``; trained once if missing.
+
+    Looks for ``classifier-<dataset>.pt`` in ``checkpoint_dir()``; in fast mode it falls back to
+    ``classifier-<dataset>-fast.pt``. A missing (or unreadable) checkpoint is trained and saved again.
+    """
+    name = dataset_spec(dataset).name
+    device = torch.device(device) if device is not None else get_device()
+    candidates = [checkpoint_path(name, fast=False)]
+    if is_fast_mode():
+        candidates.append(checkpoint_path(name, fast=True))
+    for path in candidates:
+        key = (name, str(path), str(device))
+        if key in _LOADED and path.is_file():
+            return _LOADED[key]
+        if not path.is_file():
+            continue
+        try:
+            model, meta = load_checkpoint(path, device=device)
+        except CheckpointError as problem:
+            print(f"{problem}\nTraining a new one instead.")
+            continue
+        print(
+            f"Reference classifier for {name}: {path.name} "
+            f"(test accuracy {meta.get('test_accuracy', float('nan')):.2%})."
+        )
+        _LOADED[key] = model
+        return model
+    fast = is_fast_mode()
+    model, _ = train_reference_classifier(name, fast=fast, device=device)
+    model.to(device).eval()
+    _LOADED[(name, str(checkpoint_path(name, fast)), str(device))] = model
+    return model
+
+
+def _as_unit_range(images: torch.Tensor, value_range: Optional[Tuple[float, float]]) -> torch.Tensor:
+    """Images in [0, 1], the classifier's range; [-1, 1] images (tanh outputs) are detected or declared."""
+    images = check_images(images).detach().float()
+    if len(images) == 0:
+        raise ShapeError("Got no images (N = 0); pass a batch of at least one image, N×1×28×28.")
+    if value_range is None:
+        value_range = (-1.0, 1.0) if float(images.min()) < -0.01 else (0.0, 1.0)
+    low, high = value_range
+    return ((images - low) / (high - low)).clamp(0.0, 1.0)
+
+
+def judge_samples(
+    images: torch.Tensor,
+    dataset: str = "fashion-mnist",
+    value_range: Optional[Tuple[float, float]] = None,
+    model: Optional[Classifier] = None,
+) -> dict:
+    """What the reference classifier makes of a batch of (generated) images.
+
+    Args:
+        images: N×1×28×28 (or N×28×28, N×784), values in [0, 1] or [-1, 1] (detected; or pass ``value_range``).
+        dataset: which reference classifier judges them.
+        model: a classifier to use instead of the reference one (e.g. in tests).
+
+    Returns a dict:
+        ``confident_share``: share of samples whose most probable class has p > 0.9 (look like *something*);
+        ``class_counts``: how many samples fall in each class (list of ``num_classes`` ints);
+        ``entropy_ratio``: entropy of that class histogram / log(num_classes): 1 = all classes equally often,
+        0 = a single class (mode collapse);
+        ``classes_produced``: how many classes received at least one sample;
+        ``mean_confidence``: the average of the highest class probability;
+        ``predictions``: the most probable class of each sample (list of ints).
+    """
+    x = _as_unit_range(images, value_range)
+    model = model if model is not None else reference_classifier(dataset)
+    probs = predict_proba(model, x)
+    confidence, predicted = probs.max(dim=1)
+    num_classes = probs.shape[1]
+    counts = torch.bincount(predicted, minlength=num_classes)
+    shares = counts.double() / counts.sum()
+    entropy = float(-(shares[shares > 0] * shares[shares > 0].log()).sum())
+    return {
+        "confident_share": float((confidence > CONFIDENT).float().mean()),
+        "class_counts": [int(c) for c in counts],
+        "entropy_ratio": entropy / math.log(num_classes),
+        "classes_produced": int((counts > 0).sum()),
+        "mean_confidence": float(confidence.mean()),
+        "predictions": [int(p) for p in predicted],
+    }
+
+
+@torch.no_grad()
+def classifier_features(
+    images: torch.Tensor,
+    dataset: str = "fashion-mnist",
+    value_range: Optional[Tuple[float, float]] = None,
+    model: Optional[Classifier] = None,
+    batch_size: int = 1000,
+) -> torch.Tensor:
+    """The reference classifier's feature vector of each image (N×128, float64 on the CPU), for Fréchet distance."""
+    x = _as_unit_range(images, value_range)
+    model = model if model is not None else reference_classifier(dataset)
+    device = next(model.parameters()).device
+    model.eval()
+    chunks = [model.features(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(chunks).double()
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of feature vectors (N×D each; lower = closer).
+
+    d² = |μa − μb|² + tr(Σa + Σb − 2 (Σa Σb)^½)   (Dowson & Landau, 1982; used as FID by Heusel et al., 2017)
+    """
+    for name, f in (("features_a", features_a), ("features_b", features_b)):
+        if not isinstance(f, torch.Tensor) or f.dim() != 2 or len(f) < 2:
+            shape = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
+            raise ShapeError(f"{name} must be a tensor N×D with N ≥ 2 feature vectors, got {shape}.")
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ShapeError(
+            f"The two sets have different feature sizes: {features_a.shape[1]} vs {features_b.shape[1]}."
+        )
+    a, b = features_a.double().cpu().numpy(), features_b.double().cpu().numpy()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # tr((Σa Σb)^½) = sum of the square roots of the eigenvalues of Σa^½ Σb Σa^½ (symmetric, so eigh is stable).
+    vals, vecs = np.linalg.eigh(cov_a)
+    root_a = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
+    d2 = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+    return max(d2, 0.0)
+
+
+def reference_accuracy(
+    dataset: str = "fashion-mnist", device: Union[str, torch.device, None] = None
+) -> float:
+    """Test accuracy of the reference classifier on the dataset's test split (a quick sanity figure)."""
+    model = reference_classifier(dataset, device=device)
+    test = load_dataset(dataset, "test", verbose=False)
+    return accuracy(model, test.images, test.labels)

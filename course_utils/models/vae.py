@@ -1,0 +1,418 @@
+"""Variational autoencoders (lesson 03): the reference model, its loss, its training loop, and the
+importance-weighted estimate of the log-likelihood.
+
+A VAE keeps the two blocks of an autoencoder, but the encoder outputs a *distribution* over codes,
+q(z|x) = N(mu(x), diag(exp(log_var(x)))), and the decoder outputs the parameters of p(x|z): one Bernoulli
+probability per pixel, kept as a logit for numerical stability. Training maximizes the evidence lower bound
+
+    ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)),     p(z) = N(0, I),
+
+written here as a loss to minimize: the *negative* ELBO per image, i.e. the reconstruction term (binary
+cross-entropy summed over the 784 pixels) plus the KL term (summed over the latent dimensions), averaged over the
+images of a batch. Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014; Rezende, Mohamed & Wierstra,
+ICML 2014. The importance-weighted bound is from Burda, Grosse & Salakhutdinov, "Importance Weighted
+Autoencoders", ICLR 2016.
+
+The lesson notebook writes ``reparameterize``, ``kl_divergence`` and ``negative_elbo`` out itself; these are the
+answer key and what the benchmark and the later lessons use.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ShapeError, UnknownNameError
+from ..training import History, check_finite, progress
+
+IMAGE_SHAPE = (1, 28, 28)
+LOG_2PI = math.log(2 * math.pi)
+
+
+class VAE(nn.Module):
+    """A fully connected VAE: 784 → hidden… → (mu, log_var) of size latent_dim; latent_dim → …hidden → 784 logits.
+
+    Args:
+        latent_dim: the number of latent dimensions (2 to draw the latent plane, 20 for quality).
+        hidden: widths of the encoder's hidden layers; the decoder mirrors them.
+        image_shape: C×H×W of the images (values in [0, 1]).
+
+    Methods: ``encode(x) -> (mu, log_var)``, ``decode_logits(z)``, ``decode(z)`` (pixel probabilities in
+    [0, 1]), ``forward(x) -> (logits, mu, log_var)`` with z drawn by the reparameterization trick, and
+    ``sample(n)`` to draw new images from the prior.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 20,
+        hidden: Sequence[int] = (512, 256),
+        image_shape: Sequence[int] = IMAGE_SHAPE,
+    ) -> None:
+        super().__init__()
+        self.config = {
+            "latent_dim": int(latent_dim),
+            "hidden": [int(h) for h in hidden],
+            "image_shape": list(image_shape),
+        }
+        self.latent_dim = int(latent_dim)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        pixels = math.prod(self.image_shape)
+        widths = [pixels, *self.config["hidden"]]
+        layers: list = [nn.Flatten()]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.encoder = nn.Sequential(*layers)
+        self.to_stats = nn.Linear(widths[-1], 2 * self.latent_dim)  # mu and log_var side by side
+        back = [self.latent_dim, *reversed(widths[1:])]
+        layers = []
+        for a, b in zip(back[:-1], back[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        layers += [nn.Linear(back[-1], pixels), nn.Unflatten(1, self.image_shape)]
+        self.decoder = nn.Sequential(*layers)
+
+    def encode(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Images N×C×H×W → (mu, log_var), each N×latent_dim: the parameters of q(z|x)."""
+        if images.dim() != 4 or tuple(images.shape[1:]) != self.image_shape:
+            shape = "×".join(str(s) for s in self.image_shape)
+            raise ShapeError(f"encode expects images N×{shape}, got shape {tuple(images.shape)}.")
+        mu, log_var = self.to_stats(self.encoder(images)).chunk(2, dim=1)
+        return mu, log_var
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes N×latent_dim → pixel logits N×C×H×W (the parameters of p(x|z) before the sigmoid)."""
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ShapeError(
+                f"decode expects codes N×{self.latent_dim}, got shape {tuple(z.shape)}. "
+                "For a single code use z.unsqueeze(0)."
+            )
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes → images: the probability of each pixel being on, in [0, 1] (the mean of p(x|z))."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode, draw z = mu + sigma * eps, decode: returns ``(logits, mu, log_var)``."""
+        mu, log_var = self.encode(images)
+        return self.decode_logits(reparameterize(mu, log_var)), mu, log_var
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Draw ``n`` new images: z ~ N(0, I) from the prior, then decode (pixel probabilities in [0, 1])."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return self.decode(z)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The pieces of the loss (the notebook writes each of these itself)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def reparameterize(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """z = mu + sigma * eps with eps ~ N(0, I) and sigma = exp(log_var / 2): a sample of q(z|x) that gradients
+    can flow through (the randomness sits in eps, which does not depend on the parameters)."""
+    std = torch.exp(0.5 * log_var)
+    return mu + std * torch.randn_like(std)
+
+
+def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, sigma²) || N(0, 1)) summed over the latent dimensions: one value per example, shape N.
+
+    Closed form for diagonal Gaussians: 0.5 * sum(mu² + sigma² - 1 - log sigma²).
+    """
+    return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1)
+
+
+def reconstruction_nll(logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """-log p(x|z) per example for Bernoulli pixels: binary cross-entropy summed over pixels, shape N."""
+    bce = F.binary_cross_entropy_with_logits(logits, images, reduction="none")
+    return bce.reshape(len(images), -1).sum(dim=1)
+
+
+def negative_elbo(
+    logits: torch.Tensor, images: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, beta: float = 1.0
+) -> torch.Tensor:
+    """The loss: reconstruction (summed over pixels) + beta × KL (summed over latent dims), averaged over the batch.
+
+    With ``beta=1`` this is the negative ELBO per image, in nats; ``beta`` ≠ 1 gives the beta-VAE objective
+    (Higgins et al., ICLR 2017), which trades reconstructions against how closely the codes follow the prior.
+    """
+    return (reconstruction_nll(logits, images) + beta * kl_divergence(mu, log_var)).mean()
+
+
+def binarize(images: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Dynamic binarization: each pixel becomes 1 with probability equal to its gray value (a fresh draw each call).
+
+    This makes the data truly binary, so the Bernoulli likelihood is a proper probability and log p(x) can be
+    compared with the literature (Salakhutdinov & Murray, 2008; Burda et al., 2016)."""
+    if generator is None:
+        return torch.bernoulli(images)
+    return torch.bernoulli(images.cpu(), generator=generator).to(images.device)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Training and evaluation
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def train_vae(
+    model: VAE,
+    images: torch.Tensor,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    beta: float = 1.0,
+    dynamic_binarization: bool = False,
+    test_images: Optional[torch.Tensor] = None,
+    device: Optional[Union[str, torch.device]] = None,
+    seed: Optional[int] = 0,
+    view=None,
+    show_progress: bool = True,
+    time_limit: Optional[float] = None,
+    schedule: str = "cosine",
+    after_epoch: Optional[Callable[[int, History], None]] = None,
+) -> History:
+    """Train a VAE by minimizing the negative ELBO (``negative_elbo``); return the ``History``.
+
+    Adam with a learning rate that warms up briefly and then decays along a cosine to 0 over the run (the same
+    schedule as lesson 02's autoencoders), or stays at ``lr`` with ``schedule="constant"``. Each step: encode a batch, draw z with the reparameterization trick,
+    decode, compute reconstruction + beta × KL, step the optimizer.
+
+    Args:
+        model: a ``VAE`` (or any module with ``forward(x) -> (logits, mu, log_var)``).
+        images: training images N×1×28×28 in [0, 1].
+        epochs: passes over the images.
+        batch_size, lr: of Adam.
+        beta: weight of the KL term (1 = the true ELBO).
+        dynamic_binarization: binarize each batch afresh (``binarize``), for likelihoods on binary data.
+        test_images: when given, the test negative ELBO per image is recorded after each epoch as
+            ``test_loss`` (binarized with a fixed seed when ``dynamic_binarization``).
+        seed: seed of the batch order; ``None`` follows ``torch.manual_seed``.
+        view: a ``LiveView`` to update with the curves and samples from the prior.
+        time_limit: stop after this many seconds (the schedule is still laid out for ``epochs``).
+        after_epoch: called as ``after_epoch(epoch, history)`` after each epoch, outside the epoch's timing
+            (the benchmark uses it to run a baseline's epochs in turn with ours).
+
+    The history records ``loss``, ``reconstruction`` and ``kl`` per image every 10 steps, ``test_loss`` per epoch
+    when asked, and carries ``history.seconds`` and ``history.epoch_seconds`` (training time per epoch, without
+    the evaluation).
+    """
+    from ..batches import TensorBatches
+
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive whole number, got {epochs!r}.")
+    if images.dim() != 4:
+        raise ShapeError(f"train_vae expects images N×C×H×W, got shape {tuple(images.shape)}.")
+    if device is not None:
+        model.to(device)
+    device = _device_of(model)
+    batches = TensorBatches(images, batch_size=batch_size, shuffle=True, device=device, seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    total_steps = epochs * len(batches)
+    if schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=lr,
+            total_steps=total_steps,
+            pct_start=0.05,
+            anneal_strategy="cos",
+            div_factor=10.0,
+        )
+    elif schedule == "constant":
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    else:
+        raise UnknownNameError(f"Unknown schedule {schedule!r}. Choose one of: 'cosine', 'constant'.")
+    history = History()
+    history.epoch_seconds = []
+    model.train()
+    step, start, stopped = 0, time.perf_counter(), False
+    bar = progress(
+        total=total_steps, desc=f"training {type(model).__name__} (beta={beta:g})", disable=not show_progress
+    )
+    for _ in range(epochs):
+        epoch_start = time.perf_counter()
+        for x in batches:
+            if dynamic_binarization:
+                x = torch.bernoulli(x)
+            logits, mu, log_var = model(x)
+            rec = reconstruction_nll(logits, x).mean()
+            kl = kl_divergence(mu, log_var).mean()
+            loss = rec + beta * kl
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            if step % 10 == 0 or step == total_steps:
+                history.record(step, loss=loss, reconstruction=rec, kl=kl)
+            else:
+                check_finite(loss, step)
+            bar.update(1)
+            if view is not None and step % 50 == 0:
+                view.update(history, _peek_samples(model))
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                stopped = True
+                break
+        history.epoch_seconds.append(time.perf_counter() - epoch_start)
+        if test_images is not None:
+            test = evaluate_vae(model, test_images, binarize_seed=0 if dynamic_binarization else None)
+            history.record(step, test_loss=test["negative_elbo"])
+            model.train()
+        if after_epoch is not None:
+            after_epoch(len(history.epoch_seconds) - 1, history)
+            model.train()
+        if stopped:
+            break
+    bar.close()
+    if view is not None:
+        view.close(history, _peek_samples(model))
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    history.epochs_done = len(history.epoch_seconds)
+    return history
+
+
+def _peek_samples(model: VAE, n: int = 16) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    samples = model.sample(n, generator=torch.Generator().manual_seed(0)).cpu()
+    model.train(was_training)
+    return samples
+
+
+@torch.no_grad()
+def evaluate_vae(
+    model: VAE,
+    images: torch.Tensor,
+    beta: float = 1.0,
+    batch_size: int = 1000,
+    binarize_seed: Optional[int] = None,
+) -> Dict[str, float]:
+    """Per image averages over ``images``: ``negative_elbo`` (rec + KL, in nats), ``reconstruction``, ``kl``.
+
+    The ELBO is estimated with one draw of z per image (seeded, so repeated calls agree). ``binarize_seed``:
+    binarize the images first with this seed (for a model trained on dynamically binarized data).
+    """
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    generator = torch.Generator().manual_seed(0 if binarize_seed is None else binarize_seed)
+    totals = {"reconstruction": 0.0, "kl": 0.0}
+    for i in range(0, len(images), batch_size):
+        x = images[i : i + batch_size]
+        if binarize_seed is not None:
+            x = binarize(x.cpu(), generator)
+        x = x.to(device)
+        mu, log_var = model.encode(x)
+        eps = torch.randn(mu.shape, generator=generator).to(device)
+        logits = model.decode_logits(mu + torch.exp(0.5 * log_var) * eps)
+        totals["reconstruction"] += float(reconstruction_nll(logits, x).double().sum())
+        totals["kl"] += float(kl_divergence(mu, log_var).double().sum())
+    model.train(was_training)
+    out = {k: v / len(images) for k, v in totals.items()}
+    out["negative_elbo"] = out["reconstruction"] + beta * out["kl"]
+    return out
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag(exp(log_var))), summed over the last dimension."""
+    return -0.5 * (LOG_2PI + log_var + (z - mu).pow(2) / log_var.exp()).sum(dim=-1)
+
+
+@torch.no_grad()
+def iwae_log_likelihood(
+    model: VAE,
+    images: torch.Tensor,
+    k: int = 1000,
+    chunk: int = 250,
+    batch_size: int = 20,
+    seed: int = 0,
+    show_progress: bool = False,
+) -> torch.Tensor:
+    """The importance-weighted estimate of log p(x) for each image (Burda et al., 2016), shape N.
+
+        log p(x) ≈ log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x),   z_i ~ q(z|x)
+
+    It is a lower bound for every k (in expectation) that rises to log p(x) as k grows; k = 1 gives the ELBO.
+    Images must be binary (see ``binarize``): for gray values the Bernoulli "likelihood" is not a probability.
+
+    Args:
+        k: importance samples per image (the literature's standard is 5,000; 1,000 is within a few tenths).
+        chunk: samples decoded at once per image (memory: batch_size × chunk × 784 floats).
+        batch_size: images at once.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}.")
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    generator = torch.Generator().manual_seed(seed)
+    estimates = []
+    starts = range(0, len(images), batch_size)
+    for i in progress(starts, desc=f"IWAE k={k}", disable=not show_progress):
+        x = images[i : i + batch_size].to(device)
+        n = len(x)
+        mu, log_var = model.encode(x)
+        std = torch.exp(0.5 * log_var)
+        log_weights = []
+        for done in range(0, k, chunk):
+            m = min(chunk, k - done)
+            eps = torch.randn(n, m, model.latent_dim, generator=generator).to(device)
+            z = mu[:, None] + std[:, None] * eps  # n × m × latent
+            logits = model.decode_logits(z.reshape(n * m, -1)).reshape(n, m, -1)
+            target = x.reshape(n, 1, -1).expand_as(logits)
+            log_px_z = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(dim=-1)
+            log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+            log_qz_x = log_normal(z, mu[:, None], log_var[:, None])
+            log_weights.append(log_px_z + log_pz - log_qz_x)
+        log_w = torch.cat(log_weights, dim=1).double()
+        estimates.append((torch.logsumexp(log_w, dim=1) - math.log(k)).cpu())
+    model.train(was_training)
+    return torch.cat(estimates)
+
+
+@torch.no_grad()
+def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The mean code mu(x) of each image (no sampling), on the CPU: what a latent-space scatter plot shows."""
+    was_training = model.training
+    model.eval()
+    device = _device_of(model)
+    codes = [
+        model.encode(images[i : i + batch_size].to(device))[0].cpu()
+        for i in range(0, len(images), batch_size)
+    ]
+    model.train(was_training)
+    return torch.cat(codes)
+
+
+@torch.no_grad()
+def decode_grid(model: nn.Module, extent: float = 3.0, n: int = 15) -> torch.Tensor:
+    """Decode an n×n grid of codes over [-extent, extent]² (a 2-D latent), row by row from the top-left.
+
+    Returns images (n·n)×1×28×28. Rows go from z2 = +extent (top) to -extent (bottom), columns from
+    z1 = -extent to +extent, so the mosaic reads like a plot of the latent plane. ``model`` is anything with
+    ``decode(z) -> images`` and ``latent_dim == 2`` (a ``VAE``, or lesson 02's autoencoders).
+    """
+    if getattr(model, "latent_dim", 2) != 2:
+        raise ShapeError(
+            f"decode_grid needs a model with a 2-D latent space, this one has {model.latent_dim}."
+        )
+    axis = torch.linspace(-extent, extent, n)
+    z1 = axis.repeat(n)
+    z2 = axis.flip(0).repeat_interleave(n)
+    codes = torch.stack([z1, z2], dim=1).to(_device_of(model))
+    was_training = model.training
+    model.eval()
+    images = model.decode(codes).cpu()
+    model.train(was_training)
+    return images

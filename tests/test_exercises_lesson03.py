@@ -1,0 +1,188 @@
+"""Lesson 03 checkers: each passes the right answer and names each mistake it claims to diagnose."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils import check
+from course_utils.exercises.core import ExerciseFailed
+from course_utils.models import vae
+
+
+def fails_with(checker, fn, *phrases: str) -> str:
+    with pytest.raises(ExerciseFailed) as info:
+        checker(fn)
+    message = str(info.value).lower()
+    for phrase in phrases:
+        assert phrase.lower() in message, f"expected {phrase!r} in: {message}"
+    return message
+
+
+# ---------------------------------------------------------------------------------------------- 03.1 reparameterize
+
+
+def test_reparameterize_right_answer_passes():
+    assert check.reparameterize(vae.reparameterize).passed
+
+
+def test_reparameterize_sqrt_of_exp_also_passes():
+    def alt(mu, log_var):
+        return mu + torch.sqrt(torch.exp(log_var)) * torch.randn(mu.shape)
+
+    assert check.reparameterize(alt).passed
+
+
+@pytest.mark.parametrize(
+    "wrong, phrases",
+    [
+        (lambda mu, lv: mu + lv * torch.randn_like(lv), ["log-variance", "standard deviation"]),
+        (lambda mu, lv: mu + torch.exp(lv) * torch.randn_like(lv), ["variance", "square root"]),
+        (lambda mu, lv: mu + torch.randn_like(lv), ["does not depend on log_var"]),
+        (lambda mu, lv: mu + 0 * lv, ["no noise"]),
+        (lambda mu, lv: mu + torch.exp(0.5 * lv) * torch.rand_like(lv), ["centred", "randn_like"]),
+        (lambda mu, lv: torch.normal(mu.detach(), torch.exp(0.5 * lv.detach())), ["no gradient"]),
+        (lambda mu, lv: (mu + torch.exp(0.5 * lv) * torch.randn_like(lv)).detach(), ["no gradient"]),
+        (lambda mu, lv: torch.normal(mu, torch.exp(0.5 * lv)), ["torch.normal", "blocks gradients"]),
+    ],
+    ids=[
+        "log_var_as_std",
+        "variance_as_std",
+        "ignores_log_var",
+        "no_noise",
+        "uniform_noise",
+        "normal_detached",
+        "detach",
+        "normal",
+    ],
+)
+def test_reparameterize_mistakes_are_named(wrong, phrases):
+    fails_with(check.reparameterize, wrong, *phrases)
+
+
+def test_reparameterize_unfinished_says_so():
+    def unfinished(mu, log_var):
+        raise NotImplementedError
+
+    fails_with(check.reparameterize, unfinished, "not done yet")
+
+
+# ---------------------------------------------------------------------------------------------- 03.2 kl_divergence
+
+
+def test_kl_right_answer_passes():
+    assert check.kl_divergence(vae.kl_divergence).passed
+
+
+def test_kl_textbook_form_passes():
+    def textbook(mu, log_var):
+        return -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp(), dim=1)
+
+    assert check.kl_divergence(textbook).passed
+
+
+@pytest.mark.parametrize(
+    "wrong, phrases",
+    [
+        (lambda mu, lv: 0.5 * torch.sum(1 + lv - mu**2 - lv.exp(), dim=1), ["wrong sign"]),
+        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv), ["forgot the sum over the latent dimensions"]),
+        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv).mean(dim=1), ["averaged over the latent", "sum"]),
+        (lambda mu, lv: 0.5 * (mu**2 + lv**2 - 1 - torch.log(lv**2)).sum(dim=1), ["log_var as the standard"]),
+        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv).sum(), ["single number", "one kl per example"]),
+        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv).mean(), ["single number"]),
+        (lambda mu, lv: (mu**2 + lv.exp() - 1 - lv).sum(dim=1), ["twice", "0.5"]),
+    ],
+    ids=["wrong_sign", "no_sum", "mean_over_dims", "log_var_as_std", "batch_sum", "batch_mean", "no_half"],
+)
+def test_kl_mistakes_are_named(wrong, phrases):
+    fails_with(check.kl_divergence, wrong, *phrases)
+
+
+# ---------------------------------------------------------------------------------------------- 03.3 negative_elbo
+
+
+def _rec(logits, x):
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+
+def test_elbo_right_answer_passes():
+    assert check.negative_elbo(vae.negative_elbo).passed
+
+
+def test_elbo_from_probabilities_passes():
+    def from_probs(logits, x, mu, lv):
+        rec = F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") / len(x)
+        return rec + vae.kl_divergence(mu, lv).mean()
+
+    assert check.negative_elbo(from_probs).passed
+
+
+@pytest.mark.parametrize(
+    "wrong, phrases",
+    [
+        (lambda lg, x, mu, lv: (_rec(lg, x) - vae.kl_divergence(mu, lv)).mean(), ["wrong sign"]),
+        (
+            lambda lg, x, mu, lv: (_rec(lg, x) + vae.kl_divergence(mu, lv)).sum(),
+            ["summed over the batch", "mean"],
+        ),
+        (
+            lambda lg, x, mu, lv: (
+                F.binary_cross_entropy_with_logits(lg, x) + vae.kl_divergence(mu, lv).mean()
+            ),
+            ["averaged the reconstruction term over the pixels", "sum"],
+        ),
+        (
+            lambda lg, x, mu, lv: _rec(lg, x).mean() + (0.5 * (mu**2 + lv.exp() - 1 - lv)).mean(),
+            ["forgot the sum over the latent dimensions"],
+        ),
+        (lambda lg, x, mu, lv: _rec(lg, x) + vae.kl_divergence(mu, lv), ["one value per image", ".mean()"]),
+        (lambda lg, x, mu, lv: _rec(lg, x).mean(), ["leaves the kl term out"]),
+        (
+            lambda lg, x, mu, lv: (
+                ((torch.sigmoid(lg) - x) ** 2).flatten(1).sum(1).mean() + vae.kl_divergence(mu, lv).mean()
+            ),
+            ["squared error", "binary cross-entropy"],
+        ),
+    ],
+    ids=["kl_sign", "batch_sum", "pixel_mean", "kl_not_summed", "per_image", "no_kl", "mse"],
+)
+def test_elbo_mistakes_are_named(wrong, phrases):
+    fails_with(check.negative_elbo, wrong, *phrases)
+
+
+# ---------------------------------------------------------------------------------------------- 03.4 sample_from_prior
+
+
+def right_sampler(decoder, n, latent_dim):
+    with torch.no_grad():
+        return torch.sigmoid(decoder(torch.randn(n, latent_dim)))
+
+
+def test_sampling_right_answer_passes():
+    assert check.sample_from_prior(right_sampler).passed
+
+
+def _no_grad(fn):
+    def wrapped(decoder, n, d):
+        with torch.no_grad():
+            return fn(decoder, n, d)
+
+    return wrapped
+
+
+@pytest.mark.parametrize(
+    "wrong, phrases",
+    [
+        (_no_grad(lambda dec, n, d: torch.sigmoid(dec(torch.rand(n, d)))), ["uniform", "randn"]),
+        (_no_grad(lambda dec, n, d: dec(torch.randn(n, d))), ["logits", "sigmoid"]),
+        (lambda dec, n, d: torch.sigmoid(dec(torch.randn(n, d))), ["no_grad"]),
+        (_no_grad(lambda dec, n, d: torch.sigmoid(dec(torch.zeros(n, d)))), ["every code is the same"]),
+        (_no_grad(lambda dec, n, d: torch.sigmoid(dec(3 * torch.randn(n, d)))), ["mean 0, std 1"]),
+        (_no_grad(lambda dec, n, d: torch.bernoulli(torch.sigmoid(dec(torch.randn(n, d))))), ["binary"]),
+        (_no_grad(lambda dec, n, d: torch.sigmoid(dec(torch.randn(1, n, d)))), ["n, latent_dim"]),
+    ],
+    ids=["uniform", "logits", "no_grad", "same_code", "wrong_scale", "bernoulli", "shape"],
+)
+def test_sampling_mistakes_are_named(wrong, phrases):
+    fails_with(check.sample_from_prior, wrong, *phrases)

@@ -1,0 +1,461 @@
+"""Instructor tools: student version, nbgrader metadata, grading, and the guide's exercise table.
+
+Small synthetic notebooks (built here) exercise every rule; every real lesson notebook is checked statically
+(student version, metadata) and lesson 00 is also graded in a kernel. Kernels are slow to start, so each graded
+notebook runs once per session (a module-scoped fixture).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from course_utils.exercises.core import CHECKERS
+from course_utils.instructor import __main__ as cli
+from course_utils.instructor.catalog import sync_guide
+from course_utils.instructor.grading import (
+    FAILED,
+    NOT_CHECKED,
+    PASSED,
+    ExerciseGrade,
+    GradeReport,
+    _expected_exercises,
+    _grade_exercise,
+    _restore_check_cells,
+    grade_notebook,
+)
+from course_utils.instructor.layout import (
+    BEGIN_SOLUTION,
+    END_SOLUTION,
+    LayoutError,
+    find_exercises,
+    lesson_notebooks,
+    read_notebook,
+)
+from course_utils.instructor.student import build_student_version, student_notebook
+from course_utils.instructor.tagging import tag_files, tag_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+LESSONS = lesson_notebooks(REPO / "notebooks")
+try:
+    import nbgrader  # noqa: F401
+
+    HAVE_NBGRADER = True
+except ImportError:
+    HAVE_NBGRADER = False
+needs_nbgrader = pytest.mark.skipif(
+    not HAVE_NBGRADER, reason="needs the instructor extra: pip install -e '.[instructor]'"
+)
+
+SETUP = "import torch\nfrom course_utils import check"
+FLATTEN_SOLUTION = '''def flatten_batch(images):
+    """One row of pixels per image."""
+    ### BEGIN SOLUTION
+    rows_answer_line = images.reshape(len(images), -1)
+    return rows_answer_line
+    ### END SOLUTION'''
+FLATTEN_CHECK = """check.flatten_batch(flatten_batch)
+### BEGIN HIDDEN TESTS
+assert flatten_batch(torch.zeros(2, 1, 28, 28)).shape == (2, 784), "hidden_test_line"
+### END HIDDEN TESTS"""
+RESCALE_SOLUTION = '''def to_minus_one_one(images):
+    """Map [0, 1] to [-1, 1]."""
+    given_scale = 2
+    ### BEGIN SOLUTION
+    rescaled_answer_line = images * given_scale - 1
+    return rescaled_answer_line
+    ### END SOLUTION'''
+RESCALE_CHECK = "check.to_minus_one_one(to_minus_one_one)"
+# A wrong answer demonstrated on purpose: its failing check must not count against exercise 00.2.
+DEMO = """try:
+    check.to_minus_one_one(lambda images: images - 0.5)
+except AssertionError as feedback:
+    print(feedback)"""
+SOLUTION_LINES = ["rows_answer_line", "rescaled_answer_line", "hidden_test_line"]
+
+
+def instructor_notebook(title: str = "# Synthetic lesson") -> nbformat.NotebookNode:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(f"{title}\n\nTwo exercises."),
+            new_code_cell(SETUP),
+            new_markdown_cell("## Exercise: flatten"),
+            new_code_cell(FLATTEN_SOLUTION),
+            new_code_cell(FLATTEN_CHECK),
+            new_code_cell(RESCALE_SOLUTION),
+            new_code_cell(RESCALE_CHECK),
+            new_code_cell(DEMO),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells[4].outputs = [new_output("stream", name="stdout", text="✅ passed\n")]
+    nb.cells[4].execution_count = 3
+    nb.cells[4].metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
+    return nb
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+# ---------------------------------------------------------------- layout
+
+
+def test_finds_exercises_ids_points_and_functions():
+    exercises, problems = find_exercises(instructor_notebook())
+    assert problems == []
+    assert [(e.exercise_id, e.checker, e.solution_index, e.check_index) for e in exercises] == [
+        ("00.1", "flatten_batch", 3, 4),
+        ("00.2", "to_minus_one_one", 5, 6),
+    ]
+    assert [e.functions for e in exercises] == [["flatten_batch"], ["to_minus_one_one"]]
+    assert exercises[0].points == CHECKERS["00.1"].points
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda nb: nb.cells.pop(4), "does not start with its checker call"),
+        (lambda nb: nb.cells.pop(6), "does not start with its checker call"),
+        (
+            lambda nb: setattr(nb.cells[3], "source", FLATTEN_SOLUTION.replace(END_SOLUTION, "")),
+            "never closed",
+        ),
+        (
+            lambda nb: nb.cells.append(new_markdown_cell("Write it between the BEGIN SOLUTION lines.")),
+            "marker",
+        ),
+        (lambda nb: nb.cells.append(new_code_cell(RESCALE_CHECK)), "already checked in cell 7"),
+        (lambda nb: setattr(nb.cells[6], "source", "check.no_such_checker(f)"), "not a registered checker"),
+        (
+            lambda nb: nb.cells.append(new_code_cell("### BEGIN HIDDEN TESTS\nx = 1\n### END HIDDEN TESTS")),
+            "hidden",
+        ),
+    ],
+)
+def test_broken_layouts_are_refused_with_a_message(change, expected):
+    nb = instructor_notebook()
+    change(nb)
+    problems = find_exercises(nb)[1]
+    assert any(expected in p for p in problems), problems
+    with pytest.raises(LayoutError, match="do not follow the convention"):
+        student_notebook(nb) if HAVE_NBGRADER else tag_notebook(nb)
+
+
+# ---------------------------------------------------------------- student version
+
+
+@needs_nbgrader
+def test_student_version_has_no_solution_and_keeps_the_rest():
+    nb = instructor_notebook()
+    student = student_notebook(nb)
+    text = nbformat.writes(student)
+    for line in SOLUTION_LINES:
+        assert line not in text
+    assert BEGIN_SOLUTION not in text and "HIDDEN TESTS" not in text
+    assert "given_scale = 2" in student.cells[5].source  # scaffolding around the region is kept
+    assert student.cells[4].source == RESCALE_CHECK.replace("to_minus_one_one", "flatten_batch")
+    assert [c.source for i, c in enumerate(student.cells) if i not in (3, 4, 5)] == [
+        c.source for i, c in enumerate(nb.cells) if i not in (3, 4, 5)
+    ]
+    assert all(c.get("outputs", []) == [] and c.get("execution_count") is None for c in student.cells)
+    assert "execution" not in student.cells[4].metadata
+    assert "rows_answer_line" in nb.cells[3].source  # the instructor's notebook is untouched
+
+
+@needs_nbgrader
+def test_each_student_stub_raises_not_implemented_naming_the_exercise():
+    student = student_notebook(instructor_notebook())
+    namespace: dict = {}
+    exec(student.cells[1].source, namespace)
+    for index, exercise_id, name in ((3, "00.1", "flatten_batch"), (5, "00.2", "to_minus_one_one")):
+        exec(student.cells[index].source, namespace)
+        with pytest.raises(NotImplementedError, match=rf"Exercise {re.escape(exercise_id)}: .*{name}"):
+            namespace[name](namespace["torch"].zeros(1, 1, 28, 28))
+
+
+@needs_nbgrader
+def test_student_version_is_byte_identical_when_built_twice(tmp_path):
+    source = tmp_path / "notebooks"
+    write(instructor_notebook("# 00 · Synthetic"), source / "00_synthetic.ipynb")
+    write(instructor_notebook("# 01 · Other"), source / "01_other.ipynb")
+    (source / "scratch.ipynb").write_text("not a lesson")  # only NN_*.ipynb are lessons
+    assert cli.main(["student-version", str(tmp_path / "a"), "--source", str(source)]) == 0
+    build_student_version(source, tmp_path / "b")
+    first = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert first == ["00_synthetic.ipynb", "01_other.ipynb"]
+    for name in first:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    build_student_version(source, tmp_path / "a")  # over an existing build: still the same bytes
+    assert (tmp_path / "a" / first[0]).read_bytes() == (tmp_path / "b" / first[0]).read_bytes()
+
+
+@needs_nbgrader
+def test_student_version_refuses_to_overwrite_the_source_or_write_a_broken_build(tmp_path):
+    source = tmp_path / "notebooks"
+    write(instructor_notebook(), source / "00_good.ipynb")
+    with pytest.raises(ValueError, match="instructor's folder itself"):
+        build_student_version(source, source)
+    broken = instructor_notebook()
+    broken.cells.pop(4)
+    write(broken, source / "01_broken.ipynb")
+    assert cli.main(["student-version", str(tmp_path / "out"), "--source", str(source)]) == 2
+    assert not (tmp_path / "out").exists()  # nothing half-built
+
+
+def solution_lines(nb: nbformat.NotebookNode):
+    """(lines inside solution/hidden regions, lines outside them) of a notebook's cells."""
+    inside, outside = set(), set()
+    for cell in nb.cells:
+        region = False
+        for line in cell.source.split("\n"):
+            stripped = line.strip()
+            if stripped.startswith("### BEGIN"):
+                region = True
+            elif stripped.startswith("### END"):
+                region = False
+            elif stripped:
+                (inside if region else outside).add(stripped)
+    return inside, outside
+
+
+@needs_nbgrader
+@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_lesson_student_version_has_no_solution_and_a_stub_per_exercise(path):
+    nb = read_notebook(path)
+    student = student_notebook(nb, path.name)
+    inside, outside = solution_lines(nb)
+    student_lines = {line.strip() for cell in student.cells for line in cell.source.split("\n")}
+    leaked = sorted((inside - outside) & student_lines)
+    assert not leaked, f"{path.name}: solution lines in the student version: {leaked}"
+    for exercise in find_exercises(nb)[0]:
+        if exercise.solution_index is not None:
+            stub = student.cells[exercise.solution_index].source
+            assert f'raise NotImplementedError("Exercise {exercise.exercise_id}: ' in stub
+    assert len(student.cells) == len(nb.cells)
+    changed = {e.solution_index for e in find_exercises(nb)[0]} | {
+        i for i, cell in enumerate(nb.cells) if "HIDDEN TESTS" in cell.source
+    }
+    for index, (theirs, ours) in enumerate(zip(nb.cells, student.cells)):
+        if index not in changed:  # prose, setup cell, check cells: kept as they are
+            assert ours.source == theirs.source, f"{path.name}, cell {index + 1} changed"
+
+
+# ---------------------------------------------------------------- nbgrader metadata
+
+
+def test_tagging_sets_nbgrader_metadata_and_is_idempotent():
+    nb = instructor_notebook()
+    nb.cells[7].metadata["nbgrader"] = {"solution": True}  # stale: not an exercise cell
+    changes = tag_notebook(nb)
+    assert len(changes) == 5
+    solution, check = nb.cells[3].metadata["nbgrader"], nb.cells[4].metadata["nbgrader"]
+    assert solution["solution"] and not solution["grade"] and not solution["locked"]
+    assert check["grade"] and check["locked"] and not check["solution"]
+    assert check["points"] == CHECKERS["00.1"].points and check["grade_id"] == "ex00_1_check"
+    assert "nbgrader" not in nb.cells[7].metadata and "nbgrader" not in nb.cells[1].metadata
+    assert tag_notebook(nb) == []
+
+
+@needs_nbgrader
+def test_tagged_notebook_is_a_valid_nbgrader_source():
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    nb = instructor_notebook()
+    tag_notebook(nb)
+    MetadataValidator().validate_nb(nb)  # raises on a bad id, missing points or duplicate ids
+
+
+def test_tag_command_check_mode_reports_and_does_not_write(tmp_path):
+    path = write(instructor_notebook(), tmp_path / "00_x.ipynb")
+    before = path.read_bytes()
+    assert cli.main(["tag-nbgrader", "--check", str(path)]) == 1
+    assert path.read_bytes() == before
+    assert cli.main(["tag-nbgrader", str(path)]) == 0
+    assert cli.main(["tag-nbgrader", "--check", str(path)]) == 0
+    assert tag_files([path]) == []
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_lesson_exercise_cells_carry_nbgrader_metadata(path):
+    nb = read_notebook(path)
+    assert find_exercises(nb)[1] == [], f"{path.name}: exercise layout problems"
+    missing = tag_notebook(nb, path.name)
+    assert not missing, "Run `python -m course_utils.instructor sync`:\n" + "\n".join(missing)
+
+
+def test_instructors_guide_exercise_table_is_up_to_date():
+    stale = sync_guide(REPO / "INSTRUCTORS.md", REPO / "notebooks", write=False)
+    assert not stale, (
+        "INSTRUCTORS.md's exercise table is out of date: run `python -m course_utils.instructor sync`"
+    )
+
+
+# ---------------------------------------------------------------- reports without a kernel
+
+
+def test_markdown_and_json_reports_are_readable():
+    report = GradeReport(
+        "alice.ipynb",
+        [
+            ExerciseGrade("00.1", "flatten_batch", PASSED, 1, 1, "passed. 5 rows"),
+            ExerciseGrade("00.2", "to_minus_one_one", FAILED, 0, 2, "use a | b\nnot c"),
+        ],
+        problems=["Cell 4 ran past its time limit"],
+        seconds=3.2,
+    )
+    text = report.to_markdown()
+    assert "**Score: 1 / 3 points** (1 of 2 exercises passed" in text
+    assert "| 00.2 | `to_minus_one_one` | ❌ failed | 0 / 2 | use a \\| b not c |" in text
+    assert "## Problems while running\n\n- Cell 4 ran past its time limit" in text
+    data = json.loads(report.to_json())
+    assert data["score"] == 1 and data["max_score"] == 3 and data["exercises"][1]["status"] == FAILED
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("print('hello')", "Not a readable Jupyter notebook"),
+        ('{"cells": 3}', "Not a readable"),
+        (None, "Not a readable"),
+    ],
+)
+def test_a_file_that_is_not_a_notebook_gets_a_report(tmp_path, content, expected):
+    path = tmp_path / "submission.ipynb"
+    if content is not None:
+        path.write_text(content)
+    report = grade_notebook(path)
+    assert report.exercises == [] and expected in report.problems[0]
+    assert "Not a readable" in report.to_markdown()
+
+
+def test_grade_command_writes_json(tmp_path, capsys):
+    path = tmp_path / "junk.ipynb"
+    path.write_text("junk")
+    assert cli.main(["grade", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["problems"]
+
+
+# ---------------------------------------------------------------- grading in a kernel
+
+
+WELCOME = REPO / "notebooks" / "00_welcome.ipynb"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade each submission once (a kernel takes seconds to start); the tests read the reports.
+
+    The instructor's version is the real lesson 00 when it exists (quick in fast mode), else the synthetic
+    notebook; the student version is the synthetic one's (real lessons' stubs are checked statically above).
+    """
+    folder = tmp_path_factory.mktemp("submissions")
+    source = read_notebook(WELCOME) if WELCOME.exists() else instructor_notebook("# 00 · Synthetic")
+    reports = {"source": source}
+    reports["instructor"] = grade_notebook(write(source, folder / "instructor.ipynb"), timeout=120, fast=True)
+    if HAVE_NBGRADER:
+        student = student_notebook(instructor_notebook())
+        reports["student"] = grade_notebook(write(student, folder / "student.ipynb"), timeout=60)
+    broken = new_notebook(
+        cells=[
+            new_markdown_cell("# 00 · Broken submission"),
+            new_code_cell(SETUP),
+            new_code_cell("1 / 0"),
+            new_code_cell(FLATTEN_SOLUTION),
+            new_code_cell("while True:\n    pass"),
+            new_code_cell(FLATTEN_CHECK),  # with a hidden test that passes
+            new_code_cell(
+                DEMO.replace("to_minus_one_one", "flatten_batch").replace("images - 0.5", "images.T")
+            ),
+            new_code_cell(RESCALE_SOLUTION.replace("images * given_scale - 1", "images - 0.5")),
+            new_code_cell(RESCALE_CHECK),
+            new_code_cell("import os\nos._exit(1)"),
+            new_code_cell("print('never runs')"),
+        ]
+    )
+    reports["broken"] = grade_notebook(write(broken, folder / "broken.ipynb"), timeout=60, cell_timeout=2)
+    return reports
+
+
+def test_instructor_version_gets_full_marks(graded):
+    report, exercises = graded["instructor"], find_exercises(graded["source"])[0]
+    assert report.problems == [] and report.cell_errors == []
+    assert [e.exercise_id for e in report.exercises] == [e.exercise_id for e in exercises]
+    assert all(e.status == PASSED and e.feedback.startswith("passed.") for e in report.exercises)
+    assert report.score == report.max_score == sum(e.points for e in exercises) > 0
+
+
+@needs_nbgrader
+def test_student_version_gets_zero_with_a_readable_report(graded):
+    report = graded["student"]
+    assert report.score == 0 and report.max_score == CHECKERS["00.1"].points + CHECKERS["00.2"].points
+    assert all(e.status == FAILED and "not done yet" in e.feedback for e in report.exercises)
+    text = report.to_markdown()
+    assert f"**Score: 0 / {report.max_score:g} points** (0 of 2 exercises passed" in text
+    assert f"| 00.1 | `flatten_batch` | ❌ failed | 0 / {CHECKERS['00.1'].points:g} | not done yet" in text
+
+
+def test_raising_looping_and_dying_notebook_gets_a_report(graded):
+    report = graded["broken"]
+    by_id = {e.exercise_id: e for e in report.exercises}
+    assert (
+        by_id["00.1"].status == PASSED
+    )  # ran after the loop was interrupted; the failing demo does not count
+    assert by_id["00.2"].status == FAILED and "subtracted 0.5" in by_id["00.2"].feedback
+    others = sorted(set(by_id) - {"00.1", "00.2"})  # the lesson's exercises whose check cell is missing
+    assert others == sorted(i for i in CHECKERS if i.startswith("00.") and i not in ("00.1", "00.2"))
+    assert all(by_id[i].status == NOT_CHECKED for i in others)
+    assert any("cell 3" in e and "ZeroDivisionError" in e for e in report.cell_errors)
+    assert any("Cell 5" in p and "time limit" in p for p in report.problems)
+    assert any("kernel died while running cell 10" in p for p in report.problems)
+    assert len(report.cell_errors) == 1  # the demo's failure is caught in its cell
+    assert "## Problems while running" in report.to_markdown()
+
+
+def test_a_lesson_s_exercises_without_a_check_cell_are_graded_not_checked():
+    nb = new_notebook(cells=[new_markdown_cell("# 00 · Welcome"), new_code_cell("x = 1")])
+    expected = _expected_exercises([], nb, None)
+    assert [e["id"] for e in expected] == sorted(i for i in CHECKERS if i.startswith("00."))
+    assert _expected_exercises([], nb, "01") != expected  # --lesson overrides the title
+    grade = _grade_exercise(expected[0], None, nb, run=None)
+    assert grade.status == NOT_CHECKED and grade.points == 0 and "no check cell" in grade.feedback
+
+
+def test_source_option_restores_edited_check_cells_and_hidden_tests(tmp_path):
+    source = write(instructor_notebook(), tmp_path / "source.ipynb")
+    submission = instructor_notebook()
+    submission.cells[4].source = "check.flatten_batch(flatten_batch)  # edited, hidden tests gone"
+    submission.cells.pop(6)  # the learner deleted the check cell of 00.2
+    problems = _restore_check_cells(submission, source)
+    assert submission.cells[4].source == FLATTEN_CHECK
+    assert problems == ["The submission has no check cell for exercise(s) 00.2 (deleted or edited)."]
+
+
+def test_a_check_cell_that_raises_is_graded_from_its_own_results():
+    nb = instructor_notebook()
+    exercise = find_exercises(nb)[0][0]
+    expected = {"id": "00.1", "name": "flatten_batch", "points": 1}
+    passed = {"exercise_id": "00.1", "passed": True, "message": "passed. fine"}
+    hidden = new_output("error", ename="AssertionError", evalue="hidden_test_line", traceback=[])
+    missing = new_output(
+        "error", ename="NameError", evalue="name 'flatten_batch' is not defined", traceback=[]
+    )
+    cases = [
+        ([passed], [], PASSED, "passed. fine"),
+        ([passed], [hidden], FAILED, "then raised AssertionError: hidden_test_line"),
+        ([], [missing], FAILED, "no result: its check cell raised NameError"),
+    ]
+    for results, outputs, status, feedback in cases:
+        nb.cells[exercise.check_index].outputs = outputs
+        run = SimpleNamespace(results_by_cell={exercise.check_index: results})
+        grade = _grade_exercise(expected, exercise, nb, run)
+        assert grade.status == status and feedback in grade.feedback
+    assert _grade_exercise(expected, exercise, nb, SimpleNamespace(results_by_cell={})).status == NOT_CHECKED
