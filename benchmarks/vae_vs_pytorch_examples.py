@@ -6,9 +6,13 @@
 The baseline follows the recipe of pytorch/examples ``vae/main.py`` (written here from its description, not
 copied): a 784-400-20 MLP encoder and a 20-400-784 decoder with a sigmoid, the loss binary cross-entropy
 (summed) + KL, Adam with learning rate 1e-3, batches of 128 from a ``DataLoader`` over torchvision's
-``FashionMNIST`` with ``ToTensor``. Ours is ``course_utils.models.vae`` trained by ``train_vae`` from in-memory
-tensors. Both run on the CPU for the same number of epochs, on gray-level images (the recipe's setting), and
-their epochs alternate (ours, baseline, ours, ...) so that a busy machine slows both alike.
+``FashionMNIST`` with ``ToTensor``. Ours is ``course_utils.models.vae.VAE`` (784-256-20, decoder output as
+logits) trained by ``train_vae``: batches of 256 sliced from in-memory tensors, Adam with a short warm-up and a
+cosine decay from a peak learning rate of 1e-2. (Chosen by measurement at 10 epochs: a 256-wide hidden layer
+reaches the same ELBO as a 400-wide one at this budget for 0.64× the arithmetic, and the larger batch with a
+higher, decaying learning rate reaches a lower ELBO than the recipe's constant 1e-3.) Both run on the CPU for the
+same number of epochs, on gray-level images (the recipe's setting), and their epochs alternate (ours, baseline,
+ours, ...) so that a busy machine slows both alike.
 
 Reported:
 1. test negative ELBO per image (nats, one draw of z per image; lower is better) for both: ours must be no worse;
@@ -40,7 +44,7 @@ from course_utils import load_dataset  # noqa: E402
 from course_utils.models import vae  # noqa: E402
 
 # Ours: the reference VAE and the settings the README quotes.
-OURS = {"latent_dim": 20, "hidden": (400,), "batch_size": 512, "lr": 5e-3, "schedule": "cosine"}
+OURS = {"latent_dim": 20, "hidden": (256,), "batch_size": 256, "lr": 1e-2, "schedule": "cosine"}
 IWAE_PAPER_MNIST_VAE_NATS = (
     86.76  # Burda, Grosse & Salakhutdinov (2016), table 1: VAE, k = 1, one stochastic layer
 )

@@ -167,8 +167,20 @@ def test_discriminator_block_mistakes(answer, diagnosis):
 # ---- train_step: the right step, then one mistake at a time ---------------------------------------------------
 
 
-def make_step(detach=True, swap=False, g_label=1.0, double_sigmoid=False, d_step_in_g=False, zero_d=True,
-              zero_g=True, noise=None, n_fakes=None, g_step=True, d_loss_for_g_before_step=False):  # fmt: skip
+def make_step(
+    detach=True,
+    swap=False,
+    g_label=1.0,
+    double_sigmoid=False,
+    d_step_in_g=False,
+    zero_d=True,
+    zero_g=True,
+    noise=None,
+    n_fakes=None,
+    g_step=True,
+    d_loss_for_g_before_step=False,
+    detach_in_g=False,
+):
     """A train_step with one knob per mistake (all off = the right answer)."""
 
     def step(generator, discriminator, real, g_optimizer, d_optimizer):
@@ -186,7 +198,7 @@ def make_step(detach=True, swap=False, g_label=1.0, double_sigmoid=False, d_step
             d_optimizer.zero_grad()
         d_loss.backward()
         d_optimizer.step()
-        logits = early if d_loss_for_g_before_step else discriminator(fake)
+        logits = early if d_loss_for_g_before_step else discriminator(fake.detach() if detach_in_g else fake)
         g_loss = BCE(squash(logits), torch.full_like(logits, g_label))
         if zero_g:
             g_optimizer.zero_grad()
@@ -211,6 +223,7 @@ def make_step(detach=True, swap=False, g_label=1.0, double_sigmoid=False, d_step
         (dict(n_fakes=128), "as many fakes as there are real examples"),
         (dict(g_step=False), "generator never stepped"),
         (dict(d_loss_for_g_before_step=True), "BEFORE d_optimizer.step()"),
+        (dict(detach_in_g=True), "must NOT be detached"),
     ],
     ids=[
         "not-detached",
@@ -224,6 +237,7 @@ def make_step(detach=True, swap=False, g_label=1.0, double_sigmoid=False, d_step
         "batch-size",
         "no-g-step",
         "stale-d",
+        "detached-in-g",
     ],  # fmt: skip
 )
 def test_train_step_mistakes(knobs, diagnosis):
@@ -240,3 +254,11 @@ def test_train_step_that_returns_a_tuple_is_told_the_format():
         return out["d_loss"], out["g_loss"]
 
     assert "return a dict" in feedback(check.train_step, step)
+
+
+def test_checking_train_step_leaves_the_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check.train_step(gan.train_step)
+    assert torch.equal(torch.rand(3), expected)

@@ -14,6 +14,15 @@ from course_utils.models.classifier import Classifier
 from .conftest import small_split, write_split
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models train fastest on one thread; two threads on a busy 2-core machine can be 50× slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def tiny_world(isolated_data, monkeypatch):
     """A tiny offline Fashion-MNIST, an empty checkpoint folder, and training settings that take a second."""

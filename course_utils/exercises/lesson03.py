@@ -288,7 +288,7 @@ def sample_from_prior(fn) -> str:
     """Check ``sample_from_prior(decoder, n, latent_dim)``: z ~ N(0, I) of shape n×latent_dim, decoded, then the
     sigmoid of the logits (images in [0, 1]), without gradients."""
     torch.manual_seed(1)
-    latent_dim, n = 6, 4000
+    latent_dim, n = 6, 1000
     decoder = _RecordingDecoder(latent_dim)
     out = call(fn, decoder, n, latent_dim, what="sample_from_prior(decoder, n, latent_dim)")
     expect_tensor(out, "sample_from_prior(decoder, n, latent_dim)")
@@ -326,7 +326,7 @@ def sample_from_prior(fn) -> str:
         raise Mistake(
             "you returned the decoder's logits: turn them into pixel probabilities in [0, 1] with torch.sigmoid."
         )
-    if close(out, torch.bernoulli(expected).float()) or set(out.unique().tolist()) <= {0.0, 1.0}:
+    if bool(((out == 0) | (out == 1)).all()):
         raise Mistake(
             "your images are binary draws; return the probabilities torch.sigmoid(logits) (the mean image)."
         )

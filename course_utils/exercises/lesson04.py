@@ -431,7 +431,15 @@ def _flat(tensors) -> torch.Tensor:
 
 @exercise("04.5", "train_step", points=3)
 def train_step(fn) -> str:
-    """Check ``train_step(generator, discriminator, real, g_optimizer, d_optimizer)``: D step, then G step."""
+    """Check ``train_step(generator, discriminator, real, g_optimizer, d_optimizer)``: D step, then G step.
+
+    Runs in a forked random state, so checking does not change the random numbers the notebook draws next.
+    """
+    with torch.random.fork_rng():
+        return _check_train_step(fn)
+
+
+def _check_train_step(fn) -> str:
     lr, junk = 0.1, 3.0
     generator, discriminator, real = _spy_setup()
     g_params, d_params = [generator.center], list(discriminator.parameters())
@@ -584,6 +592,11 @@ def train_step(fn) -> str:
         raise Mistake(
             "you forgot g_optimizer.zero_grad(): the G step added its gradients to old ones left in .grad. Call "
             "g_optimizer.zero_grad() before g_loss.backward()."
+        )
+    if torch.allclose(g_now, g_before, atol=1e-7):
+        raise Mistake(
+            "the generator did not change: in the G step the fakes must NOT be detached (and must not be made under "
+            "torch.no_grad()), or no gradient reaches G. Use generator_loss(discriminator(fake))."
         )
     if torch.allclose(g_now, g_before + lr * g_grad, atol=1e-5):
         raise Mistake("the generator moved the wrong way (it made D more sure its fakes are fake): the G loss "

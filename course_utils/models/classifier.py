@@ -1,12 +1,13 @@
 """A small CNN image classifier and its training loop: lesson 01's discriminative model and the course's judge.
 
-Two 3×3 convolution blocks (convolution → batch norm → ReLU → 2×2 max-pool) turn a 1×28×28 image into 64 maps of
-7×7; an average pool to 3×3 and a hidden layer give a 128-number feature vector (what ``features`` returns, used
-for the Fréchet distance); a last linear layer gives one logit per class. About 100K parameters, in the range of
-the two-convolution CNNs of the Fashion-MNIST benchmark (Xiao et al., 2017), which reach about 92% there.
+Two 3×3 convolution blocks (convolution → 2×2 max-pool → batch norm → ReLU) turn a 1×28×28 image into 64 maps of
+7×7; a hidden layer turns them into a 128-number feature vector (what ``features`` returns, used for the Fréchet
+distance); a last linear layer gives one logit per class. About 420K parameters, almost all in the hidden
+layer; the two convolutions, which cost nearly all the compute, have 19K. The Fashion-MNIST benchmark (Xiao et al.,
+2017) lists two-convolution CNNs of this kind at about 92%.
 
-``train_classifier`` is a plain loop: shuffled in-memory batches, cross-entropy, Adam with a one-cycle learning
-rate (Smith & Topin, 2019), and random horizontal flips and small shifts applied to whole batches at once.
+``train_classifier`` is a plain loop: shuffled in-memory batches, cross-entropy, AdamW with a one-cycle learning
+rate (Smith & Topin, 2019), and random horizontal flips and 1-pixel shifts applied to whole batches at once.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from ..training import History, check_finite, progress
 
 
 def _conv_block(channels_in: int, channels_out: int) -> nn.Sequential:
+    # Pooling right after the convolution (before batch norm and ReLU) gives nearly the same function as pooling
+    # last, but batch norm and ReLU then touch 4× fewer numbers: about 20% faster on a CPU.
     return nn.Sequential(
         nn.Conv2d(channels_in, channels_out, kernel_size=3, padding=1, bias=False),
+        nn.MaxPool2d(2),
         nn.BatchNorm2d(channels_out),
         nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
     )
 
 
@@ -158,7 +161,8 @@ def train_classifier(
     """Train ``model`` to classify ``images`` by ``labels`` with cross-entropy; return the ``History``.
 
     Records ``loss`` (every 20 steps), and per epoch ``train_accuracy`` (on the augmented batches) and, when
-    ``test=(images, labels)`` is given, ``test_accuracy``. The wall time is in ``history.seconds``.
+    ``test=(images, labels)`` is given, ``test_accuracy``. The wall time of the training (without those test
+    evaluations) is in ``history.seconds``.
     """
     images = check_images(images)
     if labels.shape != (len(images),) or labels.dtype != torch.long:
@@ -172,7 +176,7 @@ def train_classifier(
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * len(batches))
-    history, step, start = History(), 0, time.perf_counter()
+    history, step, start, evaluation_seconds = History(), 0, time.perf_counter(), 0.0
     for epoch in range(epochs):
         correct = seen = 0
         for x, y in progress(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not show_progress):
@@ -191,7 +195,9 @@ def train_classifier(
             step += 1
         history.record(step, train_accuracy=correct / seen)
         if test is not None:
+            evaluation_start = time.perf_counter()
             history.record(step, test_accuracy=accuracy(model, *test))
-    history.seconds = time.perf_counter() - start
+            evaluation_seconds += time.perf_counter() - evaluation_start
+    history.seconds = time.perf_counter() - start - evaluation_seconds  # training only, not the evaluations
     model.eval()
     return history

@@ -3,8 +3,8 @@
 Goodfellow et al. (2014) train two networks against each other. The discriminator D is a binary classifier
 (real → 1, fake → 0) that outputs a *logit*; the generator G turns noise z ~ N(0, I) into an example. Per step:
 
-1. D step:  minimise  BCE(D(x), 1) + BCE(D(G(z)), 0)   with G(z) *detached*, so only D changes;
-2. G step:  minimise  BCE(D(G(z)), 1)                  the "non-saturating" loss (−log D(G(z))), only G changes.
+1. D step:  minimise  (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2   with G(z) *detached*, so only D changes;
+2. G step:  minimise  BCE(D(G(z)), 1) = −log D(G(z))       the "non-saturating" loss; only G changes.
 
 Both networks are small multilayer perceptrons, so the same classes serve the 2-D toy data (points) and the
 28×28 images (``point_gan`` and ``image_gan`` build the lesson's two pairs). ``train_gan`` is the loop: it records

@@ -185,8 +185,8 @@ def train_vae(
     """Train a VAE by minimizing the negative ELBO (``negative_elbo``); return the ``History``.
 
     Adam with a learning rate that warms up briefly and then decays along a cosine to 0 over the run (the same
-    schedule as lesson 02's autoencoders), or stays at ``lr`` with ``schedule="constant"``. Each step: encode a batch, draw z with the reparameterization trick,
-    decode, compute reconstruction + beta × KL, step the optimizer.
+    schedule as lesson 02's autoencoders), or stays at ``lr`` with ``schedule="constant"``. Each step: encode a
+    batch, draw z with the reparameterization trick, decode, compute reconstruction + beta × KL, step.
 
     Args:
         model: a ``VAE`` (or any module with ``forward(x) -> (logits, mu, log_var)``).
@@ -204,8 +204,8 @@ def train_vae(
             (the benchmark uses it to run a baseline's epochs in turn with ours).
 
     The history records ``loss``, ``reconstruction`` and ``kl`` per image every 10 steps, ``test_loss`` per epoch
-    when asked, and carries ``history.seconds`` and ``history.epoch_seconds`` (training time per epoch, without
-    the evaluation).
+    when asked, and carries ``history.seconds`` (the whole call) and ``history.epoch_seconds`` (training time of
+    each epoch alone, without evaluation or ``after_epoch``).
     """
     from ..batches import TensorBatches
 
