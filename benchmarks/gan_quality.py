@@ -59,7 +59,16 @@ def main(argv=None) -> int:
         "--d-dropout", type=float, default=0.0, help="dropout in the discriminator (default 0)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice; 1 avoids the "
+        "thread-synchronisation stalls of 2 threads on a machine shared with other programs)",
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     seed_everything(args.seed)
     device = get_device()

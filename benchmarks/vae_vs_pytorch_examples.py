@@ -26,6 +26,7 @@ Reported:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -157,10 +158,20 @@ def main() -> None:
         "--iwae-images", type=int, default=1000, help="test images for log p(x) (default 1,000)"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke test: 3,000 images, 2 epochs, k = 50")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="CPU threads for both (default: PyTorch's choice)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(
+            args.threads
+        )  # on a shared machine 1 thread suffers far less from the others' work
     limit = 3000 if args.quick else 0
     epochs, k, n_iwae = (2, 50, 100) if args.quick else (args.epochs, args.k, args.iwae_images)
 
+    load_at_start = os.getloadavg()[
+        0
+    ]  # other work on the machine slows both; the JSON records how busy it was
     torch.manual_seed(0)
     train = load_dataset("fashion-mnist", "train", limit=limit or None).images
     test = load_dataset("fashion-mnist", "test", limit=min(limit, 10_000) or None).images
@@ -195,6 +206,7 @@ def main() -> None:
     )
 
     figures = {
+        "load_average_1min_at_start_and_end": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
         "epochs": epochs,
         "train_images": len(train),
         "test_images": len(test),

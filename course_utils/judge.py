@@ -8,7 +8,7 @@ FID of Heusel et al., 2017, with our small classifier in place of Inception, so 
 within this course).
 
 The classifier is lesson 01's CNN. ``reference_classifier`` loads it from ``checkpoint_dir()``, or trains and
-saves it when it is missing (about 4 minutes on a 2-core CPU; seconds on a GPU). In fast mode
+saves it when it is missing (about 3 minutes on a quiet 2-core CPU; seconds on a GPU). In fast mode
 (``COURSE_FAST=1``) a quick one is trained instead and saved under a separate ``-fast`` file name, so it never
 stands in for the full one; a full checkpoint, when present, is used in both modes.
 """
