@@ -16,9 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import os
-import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
@@ -102,7 +100,9 @@ def _read(path: Path) -> dict:
         raise CheckpointError(f"No checkpoint at {path}. Train the model first (or check the path).")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (
+        Exception
+    ) as exc:  # any failure to parse (UnpicklingError, EOFError, IndexError, ...) means unreadable
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
             f"{path} is not a readable checkpoint: it is corrupt, truncated, or not a PyTorch file "

@@ -136,8 +136,6 @@ def test_bad_constructor_argument_is_explained():
         Generator(output="sigmoid")
 
 
-@pytest.mark.xfail(strict=True, reason="load_checkpoint lets IndexError/KeyError of torch's unpickler through "
-                   "for text files (reported to the lead); remove this mark once checkpoints._read catches them")  # fmt: skip
 @pytest.mark.parametrize("text", ["these are my notes", "step,loss\n1,0.5\n", "hello"])
 def test_a_text_file_is_not_a_checkpoint(tmp_path, text):
     junk = tmp_path / "notes.pt"
