@@ -22,15 +22,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import course_utils
+from benchmarks.common import machine  # noqa: E402
 from course_utils.models.autoencoder import (
     PCA,
     ConvAutoencoder,
@@ -129,14 +129,7 @@ def main(argv=None) -> int:
         "benchmark": "autoencoder_vs_pca",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "device": str(device),
-        },
+        "machine": {**machine(), "device": str(device)},
         "dataset": "fashion-mnist (train 60,000 / test 10,000)",
         "metric": "squared error per test image: sum over 784 pixels in [0, 1], mean over images",
         "latent_dim": args.latent_dim,

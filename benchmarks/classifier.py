@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import machine  # noqa: E402
 from course_utils import load_dataset, seed_everything
 from course_utils.checkpoints import save_checkpoint
 from course_utils.judge import FULL_TRAINING, checkpoint_path
@@ -78,13 +78,7 @@ def main() -> int:
         "benchmark": "classifier",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-        },
+        "machine": machine(),
         "dataset": args.dataset,
         "data_source": train.source,
         "subset": subset,
