@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from course_utils import data
 
@@ -49,3 +50,12 @@ def isolated_data(tmp_path, monkeypatch):
     data.clear_memory_cache()
     yield tmp_path
     data.clear_memory_cache()
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models train fastest on one thread; two threads on a busy 2-core machine can be 50× slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

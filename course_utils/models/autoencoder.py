@@ -52,7 +52,28 @@ def _check_codes(codes: torch.Tensor, latent_dim: int, who: str) -> None:
         )
 
 
-class DenseAutoencoder(nn.Module):
+class _EncoderDecoder(nn.Module):
+    """What every autoencoder here shares: ``encode``, ``decode`` and their composition, with input checks.
+
+    Subclasses build ``self.encoder`` and ``self.decoder`` and set ``image_shape`` and ``latent_dim``.
+    """
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Images N×C×H×W → codes N×latent_dim."""
+        _check_images(images, self.image_shape, "encode")
+        return self.encoder(images)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes N×latent_dim → images N×C×H×W in [0, 1]."""
+        _check_codes(codes, self.latent_dim, "decode")
+        return self.decoder(codes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """The reconstruction ``decode(encode(images))``."""
+        return self.decode(self.encode(images))
+
+
+class DenseAutoencoder(_EncoderDecoder):
     """A fully connected autoencoder: 784 → hidden… → latent_dim → …hidden → 784.
 
     The encoder ends with a plain linear layer (codes can take any real value); the decoder ends with a
@@ -94,27 +115,13 @@ class DenseAutoencoder(nn.Module):
         decoder += [nn.Linear(back[-1], pixels), nn.Sigmoid(), nn.Unflatten(1, self.image_shape)]
         self.decoder = nn.Sequential(*decoder)
 
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Images N×C×H×W → codes N×latent_dim."""
-        _check_images(images, self.image_shape, "encode")
-        return self.encoder(images)
-
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes N×latent_dim → images N×C×H×W in [0, 1]."""
-        _check_codes(codes, self.latent_dim, "decode")
-        return self.decoder(codes)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """The reconstruction ``decode(encode(images))``."""
-        return self.decode(self.encode(images))
-
 
 def _conv_block(conv: nn.Module, channels: int, batch_norm: bool) -> list:
     """A convolution, then (optionally) batch normalization, then a ReLU."""
     return [conv, nn.BatchNorm2d(channels), nn.ReLU()] if batch_norm else [conv, nn.ReLU()]
 
 
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(_EncoderDecoder):
     """A convolutional autoencoder for 28×28 images.
 
     Encoder: three 3×3 convolutions, two of them with stride 2 (28 → 14 → 7), then a linear layer to the code.
@@ -164,20 +171,6 @@ class ConvAutoencoder(nn.Module):
             nn.ConvTranspose2d(c1, image_channels, 4, stride=2, padding=1),  # 14 → 28
             nn.Sigmoid(),
         )
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Images N×C×28×28 → codes N×latent_dim."""
-        _check_images(images, self.image_shape, "encode")
-        return self.encoder(images)
-
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes N×latent_dim → images N×C×28×28 in [0, 1]."""
-        _check_codes(codes, self.latent_dim, "decode")
-        return self.decoder(codes)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """The reconstruction ``decode(encode(images))``."""
-        return self.decode(self.encode(images))
 
 
 class PCA(nn.Module):
