@@ -1,7 +1,10 @@
 """Datasets as in-memory tensors: MNIST and Fashion-MNIST, online or offline.
 
 ``load_dataset(name, split)`` returns every image of a split as one float tensor (N×1×28×28, values in [0, 1])
-with its labels, class names and where it came from. Sources are tried in order and the one used is reported in
+with its labels, class names and where it came from. There are three splits: ``"train"``, ``"validation"`` and
+``"test"``. The validation split is 5,000 images held out of the official training split (chosen with a fixed
+seed, see ``validation_indices``), so that every tuning choice of the course is made on images that neither the
+training nor the final test figures use; ``"train"`` is the rest (55,000 images for the full datasets). Sources are tried in order and the one used is reported in
 one line:
 
 1. a local cache in torchvision's layout: ``<data dir>/FashionMNIST/raw/train-images-idx3-ubyte`` (the data dir is
@@ -33,7 +36,9 @@ import torch
 
 from .errors import CorruptFileError, DataSourceError, UnknownNameError
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
+VALIDATION_SIZE = 5_000  # held out of the official training split (at most a tenth of it, for small subsets)
+VALIDATION_SEED = 0
 IDX_PREFIX = {"train": "train", "test": "t10k"}
 FULL_SIZES = {"train": 60_000, "test": 10_000}
 
@@ -107,6 +112,7 @@ class _Raw:
     labels: np.ndarray  # int64, N
     source: str
     is_subset: bool = False
+    split_note: str = ""  # for train and validation: how they were cut from the official training split
 
 
 def data_dir() -> Path:
@@ -288,8 +294,41 @@ def clear_memory_cache() -> None:
     _MEMORY.clear()
 
 
+def validation_indices(train_size: int) -> np.ndarray:
+    """Which images of an official training split of ``train_size`` images form the validation split.
+
+    ``VALIDATION_SIZE`` (5,000) images, or a tenth of a smaller subset, drawn with the fixed seed
+    ``VALIDATION_SEED``, returned in increasing order. The rest, in their original order, is the ``"train"`` split.
+    """
+    size = min(VALIDATION_SIZE, train_size // 10)
+    chosen = np.random.default_rng(VALIDATION_SEED).permutation(train_size)[:size]
+    return np.sort(chosen)
+
+
+def _split_of_train(raw: _Raw, split: str) -> _Raw:
+    """The ``"train"`` or ``"validation"`` part of an official training split."""
+    held_out = validation_indices(len(raw.labels))
+    if split == "validation":
+        keep = held_out
+        note = f"held out of the {len(raw.labels):,} official training images"
+    else:
+        keep = np.setdiff1d(np.arange(len(raw.labels)), held_out)
+        note = f"the {len(raw.labels):,} official training images minus {len(held_out):,} held out for validation"
+    return _Raw(raw.images[keep], raw.labels[keep], raw.source, raw.is_subset, note)
+
+
 def _load_raw(spec: DatasetSpec, split: str) -> _Raw:
-    key = (spec.name, split, str(data_dir()))
+    if split in ("train", "validation"):
+        key = (spec.name, split, str(data_dir()))
+        if key not in _MEMORY:
+            _MEMORY[key] = _split_of_train(_load_official(spec, "train"), split)
+        return _MEMORY[key]
+    return _load_official(spec, split)
+
+
+def _load_official(spec: DatasetSpec, split: str) -> _Raw:
+    """An official split (``"train"`` with all its images, or ``"test"``) from the first source that has it."""
+    key = (spec.name, f"official-{split}", str(data_dir()))
     if key in _MEMORY:
         return _MEMORY[key]
     tried = []
@@ -323,7 +362,8 @@ def load_dataset(
 
     Args:
         name: ``"mnist"`` or ``"fashion-mnist"``.
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"`` (the official training images minus the validation ones), ``"validation"`` (5,000
+            images held out of the official training split for tuning) or ``"test"`` (final figures only).
         limit: keep only the first ``limit`` images (the files are already shuffled), e.g. for fast mode.
         verbose: print the one line that says how many images came from which source.
 
@@ -332,7 +372,7 @@ def load_dataset(
     """
     spec = dataset_spec(name)
     if split not in SPLITS:
-        raise UnknownNameError(f"Unknown split {split!r}. Choose one of: 'train', 'test'.")
+        raise UnknownNameError(f"Unknown split {split!r}. Choose one of: 'train', 'validation', 'test'.")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ValueError(f"limit must be a positive whole number of images (or None for all), got {limit!r}.")
     raw = _load_raw(spec, split)
@@ -341,10 +381,9 @@ def load_dataset(
     images_t = torch.from_numpy(np.array(images, dtype=np.float32)).div_(255.0).unsqueeze(1)
     labels_t = torch.from_numpy(np.array(labels, dtype=np.int64))
     if verbose:
-        of_total = (
-            ""
-            if limit is None or limit >= len(raw.labels)
-            else f" (first {len(labels_t):,} of {len(raw.labels):,})"
-        )
-        print(f"{spec.title} {split}: {len(labels_t):,} images{of_total} from {raw.source}.")
+        notes = [raw.split_note] if raw.split_note else []
+        if limit is not None and limit < len(raw.labels):
+            notes.append(f"the first {len(labels_t):,} of {len(raw.labels):,}")
+        detail = f" ({'; '.join(notes)})" if notes else ""
+        print(f"{spec.title} {split}: {len(labels_t):,} images{detail} from {raw.source}.")
     return Dataset(images_t, labels_t, list(spec.classes), raw.source)

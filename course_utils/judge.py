@@ -3,9 +3,10 @@
 Later lessons hand their samples to ``judge_samples`` to ask three questions a picture alone answers badly: does
 each sample look like *some* class (is the classifier confident?), which classes come out and how evenly (mode
 collapse shows as a lopsided histogram), and how many of the ten classes appear at all. ``classifier_features``
-gives the feature vectors from which ``frechet_distance`` compares generated and real images (the idea of the
-FID of Heusel et al., 2017, with our small classifier in place of Inception, so the numbers are comparable only
-within this course).
+gives the feature vectors from which ``metrics.frechet_distance`` compares generated and real images (the idea of
+the FID of Heusel et al., 2017, with our small classifier in place of Inception, so the numbers are comparable
+only within this course); ``frechet_to_test`` computes it against the test set beside its real-vs-real floor.
+The numbers themselves are computed in ``course_utils.metrics``.
 
 The classifier is lesson 01's CNN. ``reference_classifier`` loads it from ``checkpoint_dir()``, or trains and
 saves it when it is missing (about 3 minutes on a quiet 2-core CPU; seconds on a GPU). In fast mode
@@ -15,20 +16,17 @@ stands in for the full one; a full checkpoint, when present, is used in both mod
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-import numpy as np
 import torch
 
 from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint
 from .data import dataset_spec, load_dataset
 from .errors import CheckpointError, ShapeError
+from .metrics import class_histogram_scores, frechet_distance
 from .models.classifier import Classifier, accuracy, check_images, predict_proba, train_classifier
 from .runtime import get_device, is_fast_mode
-
-CONFIDENT = 0.9  # a sample is "confidently classified" when its most probable class has p > 0.9
 
 # How the reference classifiers are trained: full (the benchmark's settings) and fast (CI, seconds).
 FULL_TRAINING = {"train_images": None, "epochs": 8}
@@ -147,31 +145,12 @@ def judge_samples(
         dataset: which reference classifier judges them.
         model: a classifier to use instead of the reference one (e.g. in tests).
 
-    Returns a dict:
-        ``confident_share``: share of samples whose most probable class has p > 0.9 (look like *something*);
-        ``class_counts``: how many samples fall in each class (list of ``num_classes`` ints);
-        ``entropy_ratio``: entropy of that class histogram / log(num_classes): 1 = all classes equally often,
-        0 = a single class (mode collapse);
-        ``classes_produced``: how many classes received at least one sample;
-        ``mean_confidence``: the average of the highest class probability;
-        ``predictions``: the most probable class of each sample (list of ints).
+    Returns the dict of ``metrics.class_histogram_scores``: ``confident_share``, ``class_counts``,
+    ``entropy_ratio``, ``classes_produced``, ``mean_confidence`` and ``predictions``.
     """
     x = _as_unit_range(images, value_range)
     model = model if model is not None else reference_classifier(dataset)
-    probs = predict_proba(model, x)
-    confidence, predicted = probs.max(dim=1)
-    num_classes = probs.shape[1]
-    counts = torch.bincount(predicted, minlength=num_classes)
-    shares = counts.double() / counts.sum()
-    entropy = float(-(shares[shares > 0] * shares[shares > 0].log()).sum())
-    return {
-        "confident_share": float((confidence > CONFIDENT).float().mean()),
-        "class_counts": [int(c) for c in counts],
-        "entropy_ratio": entropy / math.log(num_classes),
-        "classes_produced": int((counts > 0).sum()),
-        "mean_confidence": float(confidence.mean()),
-        "predictions": [int(p) for p in predicted],
-    }
+    return class_histogram_scores(predict_proba(model, x))
 
 
 @torch.no_grad()
@@ -191,29 +170,35 @@ def classifier_features(
     return torch.cat(chunks).double()
 
 
-def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of feature vectors (N×D each; lower = closer).
+def frechet_to_test(
+    images: torch.Tensor,
+    dataset: str = "fashion-mnist",
+    value_range: Optional[Tuple[float, float]] = None,
+    model: Optional[Classifier] = None,
+) -> dict:
+    """Fréchet distance of ``images`` to as many test images, in the judge's features, with its real-vs-real floor.
 
-    d² = |μa − μb|² + tr(Σa + Σb − 2 (Σa Σb)^½)   (Dowson & Landau, 1982; used as FID by Heusel et al., 2017)
+    The floor is the distance between as many *training* images and the same test images: what a perfect
+    generator (one that draws new real images) would score at this sample size. Both numbers shrink as N grows
+    (the estimate is biased upwards for small N), so compare models only at the same N.
+
+    Returns ``{"frechet": ..., "floor": ..., "n": N}``.
     """
-    for name, f in (("features_a", features_a), ("features_b", features_b)):
-        if not isinstance(f, torch.Tensor) or f.dim() != 2 or len(f) < 2:
-            shape = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
-            raise ShapeError(f"{name} must be a tensor N×D with N ≥ 2 feature vectors, got {shape}.")
-    if features_a.shape[1] != features_b.shape[1]:
-        raise ShapeError(
-            f"The two sets have different feature sizes: {features_a.shape[1]} vs {features_b.shape[1]}."
-        )
-    a, b = features_a.double().cpu().numpy(), features_b.double().cpu().numpy()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    # tr((Σa Σb)^½) = sum of the square roots of the eigenvalues of Σa^½ Σb Σa^½ (symmetric, so eigh is stable).
-    vals, vecs = np.linalg.eigh(cov_a)
-    root_a = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
-    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
-    d2 = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
-    return max(d2, 0.0)
+    n = len(images)
+    if n < 2:
+        raise ShapeError(f"The Fréchet distance needs at least 2 images, got {n}.")
+    test = load_dataset(dataset, "test", verbose=False).images
+    train = load_dataset(dataset, "train", verbose=False).images
+    n = min(n, len(test), len(train))
+    model = model if model is not None else reference_classifier(dataset)
+    test_features = classifier_features(test[:n], model=model)
+    return {
+        "frechet": frechet_distance(
+            classifier_features(images[:n], value_range=value_range, model=model), test_features
+        ),
+        "floor": frechet_distance(classifier_features(train[:n], model=model), test_features),
+        "n": n,
+    }
 
 
 def reference_accuracy(

