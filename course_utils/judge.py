@@ -24,8 +24,9 @@ import torch
 from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint
 from .data import dataset_spec, load_dataset
 from .errors import CheckpointError, ShapeError
+from .images import check_images, to_unit_range
 from .metrics import class_histogram_scores, frechet_distance
-from .models.classifier import Classifier, accuracy, check_images, predict_proba, train_classifier
+from .models.classifier import Classifier, accuracy, predict_proba, train_classifier
 from .runtime import get_device, is_fast_mode
 
 # How the reference classifiers are trained: full (the benchmark's settings) and fast (CI, seconds).
@@ -122,14 +123,11 @@ def reference_classifier(dataset: str = "fashion-mnist", device=None) -> Classif
 
 
 def _as_unit_range(images: torch.Tensor, value_range: Optional[Tuple[float, float]]) -> torch.Tensor:
-    """Images in [0, 1], the classifier's range; [-1, 1] images (tanh outputs) are detected or declared."""
-    images = check_images(images).detach().float()
+    """Images as the classifier needs them: N×1×28×28 in [0, 1] (a generator's [-1, 1] is detected or declared)."""
+    images = check_images(images, who="The judge", reshape=True).detach().float()
     if len(images) == 0:
         raise ShapeError("Got no images (N = 0); pass a batch of at least one image, N×1×28×28.")
-    if value_range is None:
-        value_range = (-1.0, 1.0) if float(images.min()) < -0.01 else (0.0, 1.0)
-    low, high = value_range
-    return ((images - low) / (high - low)).clamp(0.0, 1.0)
+    return to_unit_range(images, value_range)
 
 
 def judge_samples(

@@ -13,7 +13,8 @@ from typing import Optional
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .plots import LINE_COLORS, _to_unit_range, as_image_batch, figure_to_png
+from .images import to_unit_range
+from .plots import LINE_COLORS, as_image_batch, figure_to_png
 
 
 def in_notebook() -> bool:
@@ -48,13 +49,19 @@ class LiveView:
         self.draws = 0
 
     def update(self, history, samples=None, force: bool = False) -> None:
-        """Redraw if enough time has passed (or ``force``)."""
+        """Redraw if enough time has passed (or ``force``).
+
+        ``samples``: images to show beside the curves, or a function that returns them (called only when the
+        view redraws, so making samples costs nothing between redraws).
+        """
         if not self.enabled:
             return
         now = time.monotonic()
         if not force and self.last_draw is not None and now - self.last_draw < self.every_seconds:
             return
         self.last_draw = now
+        if callable(samples):
+            samples = samples()
         png = figure_to_png(self._draw(history, samples))
         from IPython.display import Image, display
 
@@ -83,7 +90,7 @@ class LiveView:
             ax.legend(frameon=False)
         ax.set_title(self.title)
         if has_samples:
-            x = _to_unit_range(as_image_batch(samples), None)[:64]
+            x = to_unit_range(as_image_batch(samples))[:64]
             n = x.shape[0]
             ncols = int(np.ceil(np.sqrt(n)))
             nrows = int(np.ceil(n / ncols))

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .errors import ShapeError
+from .images import to_unit_range
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -67,13 +68,6 @@ def as_image_batch(images) -> torch.Tensor:
     return x
 
 
-def _to_unit_range(x: torch.Tensor, value_range: Optional[Tuple[float, float]]) -> torch.Tensor:
-    if value_range is None:
-        value_range = (-1.0, 1.0) if float(x.min()) < -0.01 else (0.0, 1.0)
-    low, high = value_range
-    return ((x - low) / (high - low)).clamp(0.0, 1.0)
-
-
 def show_images(
     images,
     labels: Optional[Sequence[int]] = None,
@@ -97,7 +91,7 @@ def show_images(
         title: a title for the whole grid.
         show: show the figure (and return ``None``); ``False`` returns the ``Figure``.
     """
-    x = _to_unit_range(as_image_batch(images), value_range)
+    x = to_unit_range(as_image_batch(images), value_range)
     n = x.shape[0]
     if titles is None and labels is not None:
         labels = [int(v) for v in (labels.tolist() if hasattr(labels, "tolist") else labels)]

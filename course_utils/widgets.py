@@ -22,6 +22,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .errors import ShapeError
+from .training import evaluating
 
 MARKER_COLOR = (230, 159, 0)  # Okabe & Ito orange: stands out on gray images for every colour vision
 
@@ -121,14 +122,11 @@ class LatentExplorer(widgets.HBox):
         if not self._quiet:
             self._redraw()
 
-    @torch.no_grad()
     def _redraw(self) -> None:
         z = torch.tensor([[self.z1.value, self.z2.value]], dtype=torch.float32)
         device = next(self.model.parameters()).device
-        was_training = self.model.training
-        self.model.eval()
-        image = self.model.decode(z.to(device)).reshape(28, 28)
-        self.model.train(was_training)
+        with evaluating(self.model):
+            image = self.model.decode(z.to(device)).reshape(28, 28)
         self.last_image = _to_uint8(image)
         big = np.kron(self.last_image, np.ones((self.zoom, self.zoom), dtype=np.uint8))
         self.decoded.value = _png(big)

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from course_utils import ShapeError, load_checkpoint, save_checkpoint
+from course_utils.images import check_images
 from course_utils.models.classifier import (
     Classifier,
     accuracy,
     augment,
-    check_images,
     predict_proba,
     train_classifier,
 )
@@ -40,14 +40,18 @@ def test_shapes_and_size():
 
 def test_accepts_flat_and_channel_less_images_and_rejects_others():
     x = torch.rand(3, 1, 28, 28)
-    assert torch.equal(check_images(x.view(3, 784)), x)
-    assert torch.equal(check_images(x[:, 0]), x)
+    model = Classifier().eval()
+    assert torch.equal(check_images(x.view(3, 784), reshape=True), x)
+    assert torch.equal(check_images(x[:, 0], reshape=True), x)
+    assert torch.allclose(model(x.view(3, 784)), model(x))
     with pytest.raises(ShapeError, match="N×1×28×28"):
-        check_images(torch.rand(1, 28))
+        check_images(torch.rand(1, 28), reshape=True)
     with pytest.raises(ShapeError, match="N×1×28×28"):
-        check_images(torch.rand(2, 3, 32, 32))
+        model(torch.rand(2, 3, 32, 32))
     with pytest.raises(ShapeError, match="float"):
-        check_images((x * 255).to(torch.uint8))
+        model((x * 255).to(torch.uint8))
+    with pytest.raises(ShapeError, match=r"reshape with x.view\(-1, 1, 28, 28\)"):
+        check_images(x.view(3, 784))  # without reshape=True, flat rows are explained, not accepted
 
 
 def test_augment_flips_and_shifts_whole_batches():

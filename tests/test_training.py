@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from course_utils import History, TrainingDiverged, check_finite, progress
+from course_utils.training import fit, warmup_cosine
 
 
 def test_check_finite_passes_numbers_and_stops_on_nan_or_inf():
@@ -51,3 +52,70 @@ def test_history_records_steps_and_round_trips():
 def test_progress_bar_counts():
     bar = progress(range(5), desc="test", disable=True)
     assert sum(1 for _ in bar) == 5
+
+
+def test_warmup_cosine_warms_up_then_decays_to_zero():
+    assert warmup_cosine(0.0, warmup=0.03) == pytest.approx(0.1)
+    assert warmup_cosine(0.015, warmup=0.03) == pytest.approx(0.55)
+    assert warmup_cosine(0.03, warmup=0.03) == pytest.approx(1.0)
+    assert warmup_cosine(0.5, warmup=0.03) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.47 / 0.97)))
+    assert warmup_cosine(1.0) == pytest.approx(0.0, abs=1e-12) and warmup_cosine(2.0) == pytest.approx(
+        0.0, abs=1e-12
+    )
+
+
+def _counting_step(log):
+    def step(batch):
+        log.append(float(batch.sum()))
+        return {"loss": float(len(log)), "size": len(batch)}
+
+    return step
+
+
+def test_fit_stops_at_the_first_budget_spent_and_averages_what_the_step_returns():
+    batches = [torch.ones(2), torch.ones(3), torch.ones(4)]  # 3 batches per epoch
+    log = []
+    history = fit(_counting_step(log), batches, epochs=2, log_every=4, show_progress=False)
+    assert len(log) == 6 and history.steps_done == 6 and history.epochs_done == 2
+    assert history.steps["loss"] == [4, 6] and history["loss"] == [2.5, 5.5]  # means of 1..4 and of 5..6
+    assert history["size"] == [(2 + 3 + 4 + 2) / 4, (3 + 4) / 2]
+    log.clear()
+    assert fit(_counting_step(log), batches, epochs=5, steps=4, show_progress=False).steps_done == 4
+    with pytest.raises(ValueError, match="never end"):
+        fit(_counting_step(log), batches, show_progress=False)
+    with pytest.raises(ValueError, match="epochs must be a positive whole number"):
+        fit(_counting_step(log), batches, epochs=0, show_progress=False)
+    with pytest.raises(ValueError, match="empty"):
+        fit(_counting_step(log), [], seconds=1.0, show_progress=False)
+
+
+def test_fit_time_budget_uses_its_clock_and_leaves_callbacks_out():
+    now = [0.0]
+
+    def step(batch):
+        now[0] += 1.0  # each step takes one "second" of this fake clock
+        return {"loss": 0.0}
+
+    def slow_callback(done):
+        now[0] += 100.0  # an evaluation that is not part of the training time
+        return {"evaluated": float(done)}
+
+    history = fit(
+        step, [0] * 10, seconds=5.0, every=[(2, slow_callback)], clock=lambda: now[0], show_progress=False
+    )
+    assert history.steps_done == 5 and history.seconds == pytest.approx(5.0)
+    assert history.steps["evaluated"] == [2, 4, 5]  # every 2 steps, and once more at the end
+
+
+def test_fit_schedules_learning_rates_and_stops_on_nan():
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=1.0)
+    rates = []
+
+    def step(batch):
+        rates.append(optimizer.param_groups[0]["lr"])
+        return {"loss": 1.0 if len(rates) < 3 else math.nan}
+
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 3"):
+        fit(step, [0] * 10, steps=10, optimizers=[optimizer], schedule=lambda p: 1 - p, show_progress=False)
+    assert rates == pytest.approx([1.0, 0.9, 0.8])

@@ -6,13 +6,14 @@ distance); a last linear layer gives one logit per class. About 420K parameters,
 layer; the two convolutions, which cost nearly all the compute, have 19K. The Fashion-MNIST benchmark (Xiao et al.,
 2017) lists two-convolution CNNs of this kind at about 92%.
 
-``train_classifier`` is a plain loop: shuffled in-memory batches, cross-entropy, AdamW with a one-cycle learning
-rate (Smith & Topin, 2019), and random horizontal flips and 1-pixel shifts applied to whole batches at once.
+One training step (``classification_step``) is the lesson's: cross-entropy on a batch, backward, update; random
+horizontal flips (Fashion-MNIST only: digits are not mirror-symmetric) and 1-pixel shifts are applied to whole
+batches at once. ``train_classifier`` hands that step to the course's loop (``course_utils.training.fit``) with
+AdamW and the course's warm-up-then-cosine learning rate.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -21,18 +22,9 @@ from torch import nn
 
 from ..batches import TensorBatches
 from ..errors import ShapeError
-from ..training import History, check_finite, progress
-
-
-def _conv_block(channels_in: int, channels_out: int) -> nn.Sequential:
-    # Pooling right after the convolution (before batch norm and ReLU) gives nearly the same function as pooling
-    # last, but batch norm and ReLU then touch 4× fewer numbers: about 20% faster on a CPU.
-    return nn.Sequential(
-        nn.Conv2d(channels_in, channels_out, kernel_size=3, padding=1, bias=False),
-        nn.MaxPool2d(2),
-        nn.BatchNorm2d(channels_out),
-        nn.ReLU(inplace=True),
-    )
+from ..images import check_images
+from ..training import History, evaluating, fit, warmup_cosine
+from .blocks import conv_block
 
 
 class Classifier(nn.Module):
@@ -57,11 +49,14 @@ class Classifier(nn.Module):
         channels = [int(c) for c in channels]
         if len(channels) != 2:
             raise ValueError(f"channels needs two numbers (one per convolution block), got {channels!r}.")
+        c1, c2 = channels
         self.config = {"num_classes": num_classes, "channels": channels, "hidden": hidden, "dropout": dropout,
                        "pooled_size": pooled_size}  # fmt: skip
+        # Two 3×3 convolutions, each followed by a 2×2 max-pool: 28×28 → 14×14 → 7×7.
         self.conv = nn.Sequential(
-            _conv_block(1, channels[0]), _conv_block(channels[0], channels[1])
-        )  # → C×7×7
+            nn.Sequential(*conv_block(nn.Conv2d(1, c1, 3, padding=1, bias=False), c1, pool=True)),
+            nn.Sequential(*conv_block(nn.Conv2d(c1, c2, 3, padding=1, bias=False), c2, pool=True)),
+        )
         # Optionally average down to pooled_size×pooled_size (fewer parameters); 7 keeps the maps as they are.
         self.pool = nn.AdaptiveAvgPool2d(pooled_size) if pooled_size != 7 else nn.Identity()
         self.hidden = nn.Sequential(
@@ -74,44 +69,24 @@ class Classifier(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The ``hidden``-number feature vector of each image (N×hidden), before the last layer."""
-        return self.hidden(self.pool(self.conv(check_images(images))))
+        images = check_images(images, who="The classifier", reshape=True)
+        return self.hidden(self.pool(self.conv(images)))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """One logit per class (N×num_classes); softmax turns them into p(y | x)."""
         return self.head(self.features(images))
 
 
-def check_images(images: torch.Tensor) -> torch.Tensor:
-    """Return ``images`` as N×1×28×28 float (N×28×28 and N×784 are reshaped), or raise ``ShapeError``."""
-    if not isinstance(images, torch.Tensor):
-        raise ShapeError(f"Expected a tensor of images N×1×28×28, got a {type(images).__name__}.")
-    if not images.is_floating_point():
-        raise ShapeError(
-            f"Expected float images with values in [0, 1] (shape N×1×28×28), got dtype {images.dtype}. "
-            "Convert them first, e.g. images.float() / 255."
-        )
-    if images.dim() == 2 and images.shape[1] == 784:
-        images = images.view(-1, 1, 28, 28)
-    elif images.dim() == 3 and tuple(images.shape[1:]) == (28, 28):
-        images = images.unsqueeze(1)
-    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
-        raise ShapeError(
-            f"Expected images of shape N×1×28×28 (or N×28×28, or N×784), got {tuple(images.shape)}. "
-            "A single image needs a batch dimension: image.unsqueeze(0)."
-        )
-    return images
-
-
 def augment(
-    images: torch.Tensor, generator: Optional[torch.Generator] = None, max_shift: int = 2
+    images: torch.Tensor, generator: Optional[torch.Generator] = None, max_shift: int = 2, flips: bool = True
 ) -> torch.Tensor:
-    """Randomly flip half of the batch left-right and shift every image by up to ``max_shift`` pixels.
-
-    Done with whole-batch tensor operations (no per-image Python loop), so it costs little on a CPU.
-    """
+    """Randomly flip half of the batch left-right (if ``flips``) and shift every image by up to ``max_shift``
+    pixels. Done with whole-batch tensor operations (no per-image Python loop), so it costs little on a CPU."""
     n = images.shape[0]
-    flip = torch.rand(n, generator=generator) < 0.5
-    out = torch.where(flip.to(images.device)[:, None, None, None], images.flip(3), images)
+    out = images
+    if flips:
+        flip = torch.rand(n, generator=generator) < 0.5
+        out = torch.where(flip.to(images.device)[:, None, None, None], images.flip(3), images)
     if max_shift > 0:
         padded = F.pad(out[:, 0], (max_shift,) * 4)  # N×(H+2s)×(W+2s)
         size = images.shape[-1]
@@ -123,24 +98,49 @@ def augment(
     return out
 
 
-@torch.no_grad()
 def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """p(y | x) for every image (N×num_classes, on the CPU), in eval mode and in batches."""
-    images = check_images(images)
+    images = check_images(images, who="predict_proba", reshape=True)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = [
-        F.softmax(model(images[i : i + batch_size].to(device)), dim=1).cpu()
-        for i in range(0, len(images), batch_size)
-    ]
-    model.train(was_training)
-    return torch.cat(out)
+    with evaluating(model):
+        return torch.cat(
+            [
+                F.softmax(model(images[i : i + batch_size].to(device)), dim=1).cpu()
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """The share of images whose most probable class is their label."""
     return float((predict_proba(model, images).argmax(1) == labels.cpu()).float().mean())
+
+
+def classification_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    flips: bool = True,
+    max_shift: int = 1,
+    generator: Optional[torch.Generator] = None,
+):
+    """The training step: augment the batch, cross-entropy = −mean log p(y | x), backward, update.
+
+    ``flips``: flip half of each batch left-right (right for clothes, wrong for digits); ``max_shift``: shift
+    every image by up to this many pixels (0: no shifts). Returns ``step(batch) -> {"loss", "accuracy"}``.
+    """
+
+    def step(batch):
+        x, y = batch
+        if flips or max_shift > 0:
+            x = augment(x, generator, max_shift=max_shift, flips=flips)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss, "accuracy": (logits.argmax(1) == y).float().mean()}
+
+    return step
 
 
 def train_classifier(
@@ -153,18 +153,20 @@ def train_classifier(
     weight_decay: float = 1e-4,
     use_augmentation: bool = True,
     max_shift: int = 1,
+    flips: bool = True,
     test: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
     device: Optional[Union[str, torch.device]] = None,
     seed: int = 0,
     show_progress: bool = True,
 ) -> History:
-    """Train ``model`` to classify ``images`` by ``labels`` with cross-entropy; return the ``History``.
+    """Train ``model`` to classify ``images`` by ``labels`` with ``classification_step``; return the ``History``.
 
-    Records ``loss`` (every 20 steps), and per epoch ``train_accuracy`` (on the augmented batches) and, when
-    ``test=(images, labels)`` is given, ``test_accuracy``. The wall time of the training (without those test
-    evaluations) is in ``history.seconds``.
+    AdamW; the learning rate warms up over the first 30% of the run, then decays to 0 (``warmup_cosine``).
+    ``use_augmentation=False`` turns off both flips and shifts; ``flips=False`` keeps only the shifts (digits).
+    Records ``loss`` and ``accuracy`` (on the augmented training batches, averaged over 20 steps) and, when
+    ``test=(images, labels)`` is given, ``test_accuracy`` after each epoch (not counted in ``history.seconds``).
     """
-    images = check_images(images)
+    images = check_images(images, who="train_classifier", reshape=True)
     if labels.shape != (len(images),) or labels.dtype != torch.long:
         raise ShapeError(
             f"labels must be int64 of shape ({len(images)},), one class index per image; "
@@ -173,31 +175,19 @@ def train_classifier(
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device).train()
     batches = TensorBatches(images, labels, batch_size=batch_size, device=device, seed=seed)
-    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * len(batches))
-    history, step, start, evaluation_seconds = History(), 0, time.perf_counter(), 0.0
-    for epoch in range(epochs):
-        correct = seen = 0
-        for x, y in progress(batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not show_progress):
-            if use_augmentation:
-                x = augment(x, generator, max_shift=max_shift)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)  # = -mean log p(y | x)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-            if step % 20 == 0:
-                history.record(step, loss=check_finite(loss, step))
-            step += 1
-        history.record(step, train_accuracy=correct / seen)
-        if test is not None:
-            evaluation_start = time.perf_counter()
-            history.record(step, test_accuracy=accuracy(model, *test))
-            evaluation_seconds += time.perf_counter() - evaluation_start
-    history.seconds = time.perf_counter() - start - evaluation_seconds  # training only, not the evaluations
+    step = classification_step(
+        model,
+        optimizer,
+        flips=use_augmentation and flips,
+        max_shift=max_shift if use_augmentation else 0,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    every = []
+    if test is not None:
+        every.append((len(batches), lambda _: {"test_accuracy": accuracy(model, *test)}))
+    history = fit(step, batches, epochs=epochs, optimizers=[optimizer],
+                  schedule=lambda p: warmup_cosine(p, warmup=0.3, start=0.04), log_every=20, every=every,
+                  desc=f"training {type(model).__name__}", show_progress=show_progress)  # fmt: skip
     model.eval()
     return history

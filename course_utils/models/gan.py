@@ -6,9 +6,10 @@ Goodfellow et al. (2014) train two networks against each other. The discriminato
 1. D step:  minimise  (BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2   with G(z) *detached*, so only D changes;
 2. G step:  minimise  BCE(D(G(z)), 1) = −log D(G(z))       the "non-saturating" loss; only G changes.
 
-Both networks are small multilayer perceptrons, so the same classes serve the 2-D toy data (points) and the
-28×28 images (``point_gan`` and ``image_gan`` build the lesson's two pairs). ``train_gan`` is the loop: it records
-the losses and the mean D(x) and D(G(z)), and keeps samples from a fixed noise batch to watch training progress.
+The losses and ``train_step`` (the answer key of the lesson's exercises) come first. Both networks are small
+multilayer perceptrons, so the same classes serve the 2-D toy data (points) and the 28×28 images (``point_gan``
+and ``image_gan`` build the lesson's two pairs). ``train_gan`` hands a step (the reference one or the learner's)
+to the course's loop, and keeps samples from a fixed noise batch to watch training progress.
 """
 
 from __future__ import annotations
@@ -24,7 +25,60 @@ from torch import nn
 
 from ..batches import TensorBatches
 from ..errors import ShapeError
-from ..training import History, check_finite, progress
+from ..images import check_images
+from ..training import History, evaluating, fit
+
+# ----------------------------------------------------------------------------------------------------------------
+# Losses and one training step (the answer key of the lesson's exercises)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """BCE with real → 1 and fake → 0, averaged over the two halves: (BCE(real, 1) + BCE(fake, 0)) / 2."""
+    real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return (real_loss + fake_loss) / 2
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating generator loss: BCE(D(G(z)), 1) = −mean log D(G(z))."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def train_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    real: torch.Tensor,
+    g_optimizer: torch.optim.Optimizer,
+    d_optimizer: torch.optim.Optimizer,
+) -> dict:
+    """One round of adversarial training on a batch ``real``: a D step, then a G step.
+
+    Returns the two losses and the mean probabilities D(x) and D(G(z)) (before the D step), as floats.
+    """
+    z = torch.randn(len(real), generator.noise_dim, device=real.device)
+    fake = generator(z)
+
+    # 1. Discriminator: real → 1, fake → 0. detach() cuts the graph, so no gradient reaches the generator.
+    real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    d_optimizer.zero_grad(set_to_none=True)
+    d_loss.backward()
+    d_optimizer.step()
+
+    # 2. Generator: make the (just updated) discriminator call the fakes real. Only G's optimizer steps.
+    g_loss = generator_loss(discriminator(fake))
+    g_optimizer.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_optimizer.step()
+
+    return {
+        "d_loss": float(d_loss.detach()),
+        "g_loss": float(g_loss.detach()),
+        "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
+        "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
+    }
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # Building blocks and models
@@ -109,14 +163,10 @@ class Generator(nn.Module):
         device = next(self.parameters()).device
         return torch.randn(n, self.noise_dim, generator=generator).to(device)
 
-    @torch.no_grad()
     def generate(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """``n`` new examples from fresh noise, in eval mode (the discriminator is not needed)."""
-        was_training = self.training
-        self.eval()
-        out = self(self.sample_noise(n, generator))
-        self.train(was_training)
-        return out
+        with evaluating(self):
+            return self(self.sample_noise(n, generator))
 
 
 class Discriminator(nn.Module):
@@ -145,11 +195,7 @@ class Discriminator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or tuple(x.shape[1:]) != self.data_shape:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            shape = "×".join(str(s) for s in self.data_shape)
-            raise ShapeError(f"This discriminator expects a batch of shape N×{shape}, got {got}.")
-        return self.net(x.flatten(1))
+        return self.net(check_images(x, self.data_shape, "This discriminator").flatten(1))
 
 
 def point_gan(noise_dim: int = 8, width: int = 128) -> Tuple[Generator, Discriminator]:
@@ -166,58 +212,6 @@ def image_gan(
 ) -> Tuple[Generator, Discriminator]:
     """The lesson's fully connected pair for 1×28×28 images in [-1, 1]."""
     return Generator(noise_dim, hidden=g_hidden), Discriminator(hidden=d_hidden)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Losses and one training step (the answer key of the lesson's exercises)
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """BCE with real → 1 and fake → 0, averaged over the two halves: (BCE(real, 1) + BCE(fake, 0)) / 2."""
-    real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return (real_loss + fake_loss) / 2
-
-
-def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """The non-saturating generator loss: BCE(D(G(z)), 1) = −mean log D(G(z))."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-
-
-def train_step(
-    generator: nn.Module,
-    discriminator: nn.Module,
-    real: torch.Tensor,
-    g_optimizer: torch.optim.Optimizer,
-    d_optimizer: torch.optim.Optimizer,
-) -> dict:
-    """One round of adversarial training on a batch ``real``: a D step, then a G step.
-
-    Returns the two losses and the mean probabilities D(x) and D(G(z)) (before the D step), as floats.
-    """
-    z = torch.randn(len(real), generator.noise_dim, device=real.device)
-    fake = generator(z)
-
-    # 1. Discriminator: real → 1, fake → 0. detach() cuts the graph, so no gradient reaches the generator.
-    real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-    d_loss = discriminator_loss(real_logits, fake_logits)
-    d_optimizer.zero_grad(set_to_none=True)
-    d_loss.backward()
-    d_optimizer.step()
-
-    # 2. Generator: make the (just updated) discriminator call the fakes real. Only G's optimizer steps.
-    g_loss = generator_loss(discriminator(fake))
-    g_optimizer.zero_grad(set_to_none=True)
-    g_loss.backward()
-    g_optimizer.step()
-
-    return {
-        "d_loss": float(d_loss.detach()),
-        "g_loss": float(g_loss.detach()),
-        "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
-        "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
-    }
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -259,18 +253,20 @@ def train_gan(
 ) -> GanRun:
     """Train a GAN for ``steps`` steps on ``data`` (examples of the generator's shape, e.g. images in [-1, 1]).
 
+    Two Adam optimizers (β1 = 0.5, as in DCGAN, damps the oscillations) and ``step_fn`` — by default
+    ``train_step``, or the learner's own — handed to the course's loop (``course_utils.training.fit``).
+
     Args:
         steps: training steps (one D step + one G step each); an epoch is len(data) / batch_size steps.
-        lr, betas: Adam's settings for both networks (β1 = 0.5, as in DCGAN, damps the oscillations).
         d_lr: a different learning rate for the discriminator (default: ``lr``).
-        step_fn: the training step, ``step_fn(G, D, real, g_opt, d_opt) -> dict``; defaults to ``train_step``.
-        fixed_noise: a noise batch whose samples are kept every ``snapshot_every`` steps (and at the end), to
-            watch the same z turn into examples as training goes.
+        step_fn: the training step, ``step_fn(G, D, real, g_opt, d_opt) -> dict of numbers``.
+        fixed_noise: a noise batch whose samples are kept every ``snapshot_every`` steps (and at the start and
+            the end), to watch the same z turn into examples as training goes.
         log_every: record the averages of the step's numbers every this many steps.
         on_snapshot: called as ``on_snapshot(step, generator, discriminator)`` at every snapshot (e.g. to draw
             the discriminator's decision surface as training goes).
         live: a ``LiveView`` redrawn while training (optional).
-        max_seconds: stop early once ``clock()`` says this much time has passed (``run.steps`` says how many
+        max_seconds: stop once this much training time has passed on ``clock`` (``run.steps`` says how many
             steps were done); e.g. a benchmark's "what do 10 minutes give".
     """
     if tuple(data.shape[1:]) != tuple(generator.data_shape):
@@ -289,8 +285,6 @@ def train_gan(
     if len(batches) == 0:
         raise ShapeError(f"Need at least batch_size={batch_size} examples to train, got {len(data)}.")
     run = GanRun(History())
-    sums: dict = {}
-    start, started_on_clock = time.perf_counter(), clock()
 
     def snapshot(step: int) -> None:
         generator.eval()
@@ -301,35 +295,19 @@ def train_gan(
                 on_snapshot(step, generator, discriminator)
         generator.train()
 
-    epoch_iter = iter(batches)
-    bar = progress(range(steps), desc="GAN training", disable=not show_progress)
-    done = 0
-    for step in bar:
-        if max_seconds is not None and clock() - started_on_clock > max_seconds:
-            break
-        if snapshot_every and step % snapshot_every == 0:
-            snapshot(step)
-        try:
-            real = next(epoch_iter)
-        except StopIteration:
-            epoch_iter = iter(batches)
-            real = next(epoch_iter)
-        numbers = step_fn(generator, discriminator, real, g_optimizer, d_optimizer)
-        for name, value in numbers.items():
-            sums[name] = sums.get(name, 0.0) + check_finite(value, step, name)
-        done = step + 1
-        if (step + 1) % log_every == 0 or step + 1 == steps:
-            count = (step % log_every) + 1
-            run.history.record(step + 1, **{k: v / count for k, v in sums.items()})
-            sums = {}
-            if live is not None:
-                live.update(run.history, run.snapshots[-1][1] if run.snapshots else None)
-    bar.close()
-    snapshot(done)
-    run.seconds = time.perf_counter() - start
-    run.steps = done
+    def latest_samples():
+        return run.snapshots[-1][1] if run.snapshots else None
+
+    every = [(snapshot_every, snapshot)] if snapshot_every else []
+    if snapshot_every:
+        snapshot(0)
+    run.history = fit(lambda real: step_fn(generator, discriminator, real, g_optimizer, d_optimizer), batches,
+                      steps=steps, seconds=max_seconds, log_every=log_every, every=every, view=live,
+                      view_samples=latest_samples, desc="GAN training", show_progress=show_progress,
+                      clock=clock)  # fmt: skip
+    if not snapshot_every:
+        snapshot(run.history.steps_done)
+    run.seconds, run.steps = run.history.seconds, run.history.steps_done
     generator.eval()
     discriminator.eval()
-    if live is not None:
-        live.close(run.history, run.snapshots[-1][1] if run.snapshots else None)
     return run

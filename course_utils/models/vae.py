@@ -1,4 +1,4 @@
-"""Variational autoencoders (lesson 03): the reference model, its loss, its training loop, and the
+"""Variational autoencoders (lesson 03): the loss and the training step, the reference model, and the
 importance-weighted estimate of the log-likelihood.
 
 A VAE keeps the two blocks of an autoencoder, but the encoder outputs a *distribution* over codes,
@@ -20,97 +20,23 @@ answer key and what the benchmark and the later lessons use.
 from __future__ import annotations
 
 import math
-import time
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..batches import TensorBatches
 from ..errors import ShapeError, UnknownNameError
-from ..training import History, check_finite, progress
+from ..images import IMAGE_SHAPE, check_images
+from ..training import History, constant, evaluating, fit, progress, warmup_cosine
+from .autoencoder import encode_images
+from .blocks import dense_stack
 
-IMAGE_SHAPE = (1, 28, 28)
 LOG_2PI = math.log(2 * math.pi)
 
-
-class VAE(nn.Module):
-    """A fully connected VAE: 784 → hidden… → (mu, log_var) of size latent_dim; latent_dim → …hidden → 784 logits.
-
-    Args:
-        latent_dim: the number of latent dimensions (2 to draw the latent plane, 20 for quality).
-        hidden: widths of the encoder's hidden layers; the decoder mirrors them.
-        image_shape: C×H×W of the images (values in [0, 1]).
-
-    Methods: ``encode(x) -> (mu, log_var)``, ``decode_logits(z)``, ``decode(z)`` (pixel probabilities in
-    [0, 1]), ``forward(x) -> (logits, mu, log_var)`` with z drawn by the reparameterization trick, and
-    ``sample(n)`` to draw new images from the prior.
-    """
-
-    def __init__(
-        self,
-        latent_dim: int = 20,
-        hidden: Sequence[int] = (512, 256),
-        image_shape: Sequence[int] = IMAGE_SHAPE,
-    ) -> None:
-        super().__init__()
-        self.config = {
-            "latent_dim": int(latent_dim),
-            "hidden": [int(h) for h in hidden],
-            "image_shape": list(image_shape),
-        }
-        self.latent_dim = int(latent_dim)
-        self.image_shape = tuple(int(s) for s in image_shape)
-        pixels = math.prod(self.image_shape)
-        widths = [pixels, *self.config["hidden"]]
-        layers: list = [nn.Flatten()]
-        for a, b in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        self.encoder = nn.Sequential(*layers)
-        self.to_stats = nn.Linear(widths[-1], 2 * self.latent_dim)  # mu and log_var side by side
-        back = [self.latent_dim, *reversed(widths[1:])]
-        layers = []
-        for a, b in zip(back[:-1], back[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        layers += [nn.Linear(back[-1], pixels), nn.Unflatten(1, self.image_shape)]
-        self.decoder = nn.Sequential(*layers)
-
-    def encode(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Images N×C×H×W → (mu, log_var), each N×latent_dim: the parameters of q(z|x)."""
-        if images.dim() != 4 or tuple(images.shape[1:]) != self.image_shape:
-            shape = "×".join(str(s) for s in self.image_shape)
-            raise ShapeError(f"encode expects images N×{shape}, got shape {tuple(images.shape)}.")
-        mu, log_var = self.to_stats(self.encoder(images)).chunk(2, dim=1)
-        return mu, log_var
-
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Codes N×latent_dim → pixel logits N×C×H×W (the parameters of p(x|z) before the sigmoid)."""
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ShapeError(
-                f"decode expects codes N×{self.latent_dim}, got shape {tuple(z.shape)}. "
-                "For a single code use z.unsqueeze(0)."
-            )
-        return self.decoder(z)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Codes → images: the probability of each pixel being on, in [0, 1] (the mean of p(x|z))."""
-        return torch.sigmoid(self.decode_logits(z))
-
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Encode, draw z = mu + sigma * eps, decode: returns ``(logits, mu, log_var)``."""
-        mu, log_var = self.encode(images)
-        return self.decode_logits(reparameterize(mu, log_var)), mu, log_var
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Draw ``n`` new images: z ~ N(0, I) from the prior, then decode (pixel probabilities in [0, 1])."""
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        return self.decode(z)
-
-
 # ----------------------------------------------------------------------------------------------------------------
-# The pieces of the loss (the notebook writes each of these itself)
+# The loss and the training step (the notebook writes each of these itself)
 # ----------------------------------------------------------------------------------------------------------------
 
 
@@ -156,6 +82,103 @@ def binarize(images: torch.Tensor, generator: Optional[torch.Generator] = None) 
     return torch.bernoulli(images.cpu(), generator=generator).to(images.device)
 
 
+def vae_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, beta: float = 1.0, binarize_batches: bool = False
+):
+    """The training step of lesson 03: encode, draw z = mu + sigma * eps, decode, reconstruction + beta × KL.
+
+    ``binarize_batches``: redraw each batch as 0/1 pixels first (dynamic binarization), so that the Bernoulli
+    reconstruction term is a real log-likelihood. Returns ``step(images)`` for ``course_utils.training.fit``.
+    """
+
+    def step(x: torch.Tensor) -> dict:
+        if binarize_batches:
+            x = torch.bernoulli(x)
+        logits, mu, log_var = model(x)
+        rec = reconstruction_nll(logits, x).mean()
+        kl = kl_divergence(mu, log_var).mean()
+        loss = rec + beta * kl
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss, "reconstruction": rec, "kl": kl}
+
+    return step
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The model
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class VAE(nn.Module):
+    """A fully connected VAE: 784 → hidden… → (mu, log_var) of size latent_dim; latent_dim → …hidden → 784 logits.
+
+    Args:
+        latent_dim: the number of latent dimensions (2 to draw the latent plane, 20 for quality).
+        hidden: widths of the encoder's hidden layers; the decoder mirrors them.
+        image_shape: C×H×W of the images (values in [0, 1]).
+
+    Methods: ``encode(x) -> (mu, log_var)``, ``decode_logits(z)``, ``decode(z)`` (pixel probabilities in
+    [0, 1]), ``forward(x) -> (logits, mu, log_var)`` with z drawn by the reparameterization trick, and
+    ``sample(n)`` to draw new images from the prior.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 20,
+        hidden: Sequence[int] = (512, 256),
+        image_shape: Sequence[int] = IMAGE_SHAPE,
+    ) -> None:
+        super().__init__()
+        self.config = {
+            "latent_dim": int(latent_dim),
+            "hidden": [int(h) for h in hidden],
+            "image_shape": list(image_shape),
+        }
+        self.latent_dim = int(latent_dim)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        pixels = math.prod(self.image_shape)
+        widths = [pixels, *self.config["hidden"]]
+        self.encoder = nn.Sequential(nn.Flatten(), *dense_stack(widths))
+        self.to_stats = nn.Linear(widths[-1], 2 * self.latent_dim)  # mu and log_var side by side
+        back = [self.latent_dim, *reversed(widths[1:])]
+        self.decoder = nn.Sequential(
+            *dense_stack(back), nn.Linear(back[-1], pixels), nn.Unflatten(1, self.image_shape)
+        )
+
+    def encode(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Images N×C×H×W → (mu, log_var), each N×latent_dim: the parameters of q(z|x)."""
+        images = check_images(images, self.image_shape, "encode")
+        mu, log_var = self.to_stats(self.encoder(images)).chunk(2, dim=1)
+        return mu, log_var
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes N×latent_dim → pixel logits N×C×H×W (the parameters of p(x|z) before the sigmoid)."""
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ShapeError(
+                f"decode expects codes N×{self.latent_dim}, got shape {tuple(z.shape)}. "
+                "For a single code use z.unsqueeze(0)."
+            )
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes → images: the probability of each pixel being on, in [0, 1] (the mean of p(x|z))."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode, draw z = mu + sigma * eps, decode: returns ``(logits, mu, log_var)``."""
+        mu, log_var = self.encode(images)
+        return self.decode_logits(reparameterize(mu, log_var)), mu, log_var
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Draw ``n`` new images: z ~ N(0, I) from the prior, then decode (pixel probabilities in [0, 1])."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return self.decode(z)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Training and evaluation
 # ----------------------------------------------------------------------------------------------------------------
@@ -163,6 +186,9 @@ def binarize(images: torch.Tensor, generator: Optional[torch.Generator] = None) 
 
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
+
+
+SCHEDULES = {"cosine": lambda progress: warmup_cosine(progress, warmup=0.05), "constant": constant}
 
 
 def train_vae(
@@ -182,112 +208,57 @@ def train_vae(
     schedule: str = "cosine",
     after_epoch: Optional[Callable[[int, History], None]] = None,
 ) -> History:
-    """Train a VAE by minimizing the negative ELBO (``negative_elbo``); return the ``History``.
+    """Train a VAE with ``vae_step`` and Adam; return the ``History``.
 
-    Adam with a learning rate that warms up briefly and then decays along a cosine to 0 over the run (the same
-    schedule as lesson 02's autoencoders), or stays at ``lr`` with ``schedule="constant"``. Each step: encode a
-    batch, draw z with the reparameterization trick, decode, compute reconstruction + beta × KL, step.
+    The learning rate warms up briefly and decays along a cosine to 0 (``schedule="cosine"``, the course's
+    ``warmup_cosine``), or stays at ``lr`` (``"constant"``).
 
     Args:
         model: a ``VAE`` (or any module with ``forward(x) -> (logits, mu, log_var)``).
         images: training images N×1×28×28 in [0, 1].
-        epochs: passes over the images.
-        batch_size, lr: of Adam.
         beta: weight of the KL term (1 = the true ELBO).
-        dynamic_binarization: binarize each batch afresh (``binarize``), for likelihoods on binary data.
-        test_images: when given, the test negative ELBO per image is recorded after each epoch as
-            ``test_loss`` (binarized with a fixed seed when ``dynamic_binarization``).
-        seed: seed of the batch order; ``None`` follows ``torch.manual_seed``.
-        view: a ``LiveView`` to update with the curves and samples from the prior.
-        time_limit: stop after this many seconds (the schedule is still laid out for ``epochs``).
-        after_epoch: called as ``after_epoch(epoch, history)`` after each epoch, outside the epoch's timing
-            (the benchmark uses it to run a baseline's epochs in turn with ours).
+        dynamic_binarization: binarize each batch afresh, for likelihoods on binary data.
+        test_images: record the test negative ELBO per image after each epoch as ``test_loss`` (binarized with
+            a fixed seed when ``dynamic_binarization``).
+        time_limit: stop after this many seconds of training.
+        after_epoch: called as ``after_epoch(epoch, history)`` after each epoch, outside the training time.
 
-    The history records ``loss``, ``reconstruction`` and ``kl`` per image every 10 steps, ``test_loss`` per epoch
-    when asked, and carries ``history.seconds`` (the whole call) and ``history.epoch_seconds`` (training time of
-    each epoch alone, without evaluation or ``after_epoch``).
+    The history records ``loss``, ``reconstruction`` and ``kl`` per image (averaged every 10 steps), ``test_loss``
+    per epoch when asked, and ``history.epoch_seconds``: the training time of each epoch alone.
     """
-    from ..batches import TensorBatches
-
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive whole number, got {epochs!r}.")
-    if images.dim() != 4:
-        raise ShapeError(f"train_vae expects images N×C×H×W, got shape {tuple(images.shape)}.")
+    if schedule not in SCHEDULES:
+        raise UnknownNameError(f"Unknown schedule {schedule!r}. Choose one of: 'cosine', 'constant'.")
+    images = check_images(
+        images, tuple(model.image_shape) if hasattr(model, "image_shape") else IMAGE_SHAPE, "train_vae"
+    )
     if device is not None:
         model.to(device)
-    device = _device_of(model)
-    batches = TensorBatches(images, batch_size=batch_size, shuffle=True, device=device, seed=seed)
+    batches = TensorBatches(images, batch_size=batch_size, shuffle=True, device=_device_of(model), seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    total_steps = epochs * len(batches)
-    if schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer,
-            max_lr=lr,
-            total_steps=total_steps,
-            pct_start=0.05,
-            anneal_strategy="cos",
-            div_factor=10.0,
-        )
-    elif schedule == "constant":
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    else:
-        raise UnknownNameError(f"Unknown schedule {schedule!r}. Choose one of: 'cosine', 'constant'.")
     history = History()
-    history.epoch_seconds = []
-    model.train()
-    step, start, stopped = 0, time.perf_counter(), False
-    bar = progress(
-        total=total_steps, desc=f"training {type(model).__name__} (beta={beta:g})", disable=not show_progress
-    )
-    for _ in range(epochs):
-        epoch_start = time.perf_counter()
-        for x in batches:
-            if dynamic_binarization:
-                x = torch.bernoulli(x)
-            logits, mu, log_var = model(x)
-            rec = reconstruction_nll(logits, x).mean()
-            kl = kl_divergence(mu, log_var).mean()
-            loss = rec + beta * kl
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            if step % 10 == 0 or step == total_steps:
-                history.record(step, loss=loss, reconstruction=rec, kl=kl)
-            else:
-                check_finite(loss, step)
-            bar.update(1)
-            if view is not None and step % 50 == 0:
-                view.update(history, _peek_samples(model))
-            if time_limit is not None and time.perf_counter() - start > time_limit:
-                stopped = True
-                break
-        history.epoch_seconds.append(time.perf_counter() - epoch_start)
+
+    def end_of_epoch(done: int) -> Optional[dict]:
+        numbers = None
         if test_images is not None:
             test = evaluate_vae(model, test_images, binarize_seed=0 if dynamic_binarization else None)
-            history.record(step, test_loss=test["negative_elbo"])
-            model.train()
+            numbers = {"test_loss": test["negative_elbo"]}
         if after_epoch is not None:
-            after_epoch(len(history.epoch_seconds) - 1, history)
-            model.train()
-        if stopped:
-            break
-    bar.close()
-    if view is not None:
-        view.close(history, _peek_samples(model))
+            after_epoch(done // len(batches) - 1, history)
+        model.train()
+        return numbers
+
+    model.train()
+    fit(vae_step(model, optimizer, beta, dynamic_binarization), batches, epochs=epochs, seconds=time_limit,
+        optimizers=[optimizer], schedule=SCHEDULES[schedule], every=[(len(batches), end_of_epoch)], view=view,
+        view_samples=lambda: _peek_samples(model), desc=f"training {type(model).__name__} (beta={beta:g})",
+        show_progress=show_progress, history=history)  # fmt: skip
     model.eval()
-    history.seconds = time.perf_counter() - start
-    history.epochs_done = len(history.epoch_seconds)
     return history
 
 
 def _peek_samples(model: VAE, n: int = 16) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    samples = model.sample(n, generator=torch.Generator().manual_seed(0)).cpu()
-    model.train(was_training)
-    return samples
+    with evaluating(model):
+        return model.sample(n, generator=torch.Generator().manual_seed(0)).cpu()
 
 
 @torch.no_grad()
@@ -381,21 +352,9 @@ def iwae_log_likelihood(
     return torch.cat(estimates)
 
 
-@torch.no_grad()
-def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """The mean code mu(x) of each image (no sampling), on the CPU: what a latent-space scatter plot shows."""
-    was_training = model.training
-    model.eval()
-    device = _device_of(model)
-    codes = [
-        model.encode(images[i : i + batch_size].to(device))[0].cpu()
-        for i in range(0, len(images), batch_size)
-    ]
-    model.train(was_training)
-    return torch.cat(codes)
+encode_means = encode_images  # the same function: for a VAE it returns the means mu(x) of q(z|x)
 
 
-@torch.no_grad()
 def decode_grid(model: nn.Module, extent: float = 3.0, n: int = 15) -> torch.Tensor:
     """Decode an n×n grid of codes over [-extent, extent]² (a 2-D latent), row by row from the top-left.
 
@@ -411,8 +370,5 @@ def decode_grid(model: nn.Module, extent: float = 3.0, n: int = 15) -> torch.Ten
     z1 = axis.repeat(n)
     z2 = axis.flip(0).repeat_interleave(n)
     codes = torch.stack([z1, z2], dim=1).to(_device_of(model))
-    was_training = model.training
-    model.eval()
-    images = model.decode(codes).cpu()
-    model.train(was_training)
-    return images
+    with evaluating(model):
+        return model.decode(codes).cpu()
