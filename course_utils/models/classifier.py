@@ -78,15 +78,19 @@ class Classifier(nn.Module):
 
 
 def augment(
-    images: torch.Tensor, generator: Optional[torch.Generator] = None, max_shift: int = 2, flips: bool = True
+    images: torch.Tensor, generator: Optional[torch.Generator] = None, max_shift: int = 2, flip: bool = True
 ) -> torch.Tensor:
-    """Randomly flip half of the batch left-right (if ``flips``) and shift every image by up to ``max_shift``
-    pixels. Done with whole-batch tensor operations (no per-image Python loop), so it costs little on a CPU."""
+    """Shift every image by up to ``max_shift`` pixels and (when ``flip``) mirror a random half left-right.
+
+    Flips suit clothes (a mirrored shirt is still a shirt) but not digits (a mirrored 2, 3 or 7 is no digit),
+    so MNIST is trained with ``flip=False``. Done with whole-batch tensor operations (no per-image Python loop),
+    so it costs little on a CPU.
+    """
     n = images.shape[0]
     out = images
-    if flips:
-        flip = torch.rand(n, generator=generator) < 0.5
-        out = torch.where(flip.to(images.device)[:, None, None, None], images.flip(3), images)
+    if flip:
+        flipped = torch.rand(n, generator=generator) < 0.5
+        out = torch.where(flipped.to(images.device)[:, None, None, None], images.flip(3), images)
     if max_shift > 0:
         padded = F.pad(out[:, 0], (max_shift,) * 4)  # N×(H+2s)×(W+2s)
         size = images.shape[-1]
@@ -119,20 +123,20 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> fl
 def classification_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    flips: bool = True,
+    flip: bool = True,
     max_shift: int = 1,
     generator: Optional[torch.Generator] = None,
 ):
     """The training step: augment the batch, cross-entropy = −mean log p(y | x), backward, update.
 
-    ``flips``: flip half of each batch left-right (right for clothes, wrong for digits); ``max_shift``: shift
+    ``flip``: mirror half of each batch left-right (right for clothes, wrong for digits); ``max_shift``: shift
     every image by up to this many pixels (0: no shifts). Returns ``step(batch) -> {"loss", "accuracy"}``.
     """
 
     def step(batch):
         x, y = batch
-        if flips or max_shift > 0:
-            x = augment(x, generator, max_shift=max_shift, flips=flips)
+        if flip or max_shift > 0:
+            x = augment(x, generator, max_shift=max_shift, flip=flip)
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)
@@ -153,7 +157,7 @@ def train_classifier(
     weight_decay: float = 1e-4,
     use_augmentation: bool = True,
     max_shift: int = 1,
-    flips: bool = True,
+    flip: bool = True,
     test: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
     device: Optional[Union[str, torch.device]] = None,
     seed: int = 0,
@@ -162,7 +166,7 @@ def train_classifier(
     """Train ``model`` to classify ``images`` by ``labels`` with ``classification_step``; return the ``History``.
 
     AdamW; the learning rate warms up over the first 30% of the run, then decays to 0 (``warmup_cosine``).
-    ``use_augmentation=False`` turns off both flips and shifts; ``flips=False`` keeps only the shifts (digits).
+    ``use_augmentation=False`` turns off both flips and shifts; ``flip=False`` keeps only the shifts (digits).
     Records ``loss`` and ``accuracy`` (on the augmented training batches, averaged over 20 steps) and, when
     ``test=(images, labels)`` is given, ``test_accuracy`` after each epoch (not counted in ``history.seconds``).
     """
@@ -179,7 +183,7 @@ def train_classifier(
     step = classification_step(
         model,
         optimizer,
-        flips=use_augmentation and flips,
+        flip=use_augmentation and flip,
         max_shift=max_shift if use_augmentation else 0,
         generator=torch.Generator().manual_seed(seed),
     )
