@@ -7,25 +7,30 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INSTRUCTOR_STAMP := $(VENV)/.instructor-installed
 LAB_ARGS ?=
+# Jupyter refuses to start as root (containers, cloud machines) unless told that it is meant.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup instructor-setup lab test lint format unit notebooks benchmarks student clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "== Creating the virtual environment $(VENV) and installing the course package with PyTorch, JupyterLab"
+	@echo "== and the test tools into it (the first time downloads PyTorch: a few minutes)."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,lab]"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -e ".[test,lab]"
 	touch $(STAMP)
 
 # The instructor tools' extra (nbgrader, for the student version); learners never need it, so `lab` skips it.
 instructor-setup: $(INSTRUCTOR_STAMP)
 
 $(INSTRUCTOR_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[instructor]"
+	@echo "== Installing the instructor tools (nbgrader): the tests check the student versions and grading."
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -e ".[instructor]"
 	touch $(INSTRUCTOR_STAMP)
 
 lab: setup
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) notebooks/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_welcome.ipynb
 
 # The fast suite: style first (it fails early), then unit tests and every notebook in fast mode, in a fresh
 # kernel each, with the checkpoints a run makes kept in a fresh folder so nothing left over hides a failure.
