@@ -412,8 +412,15 @@ def gan_loop():
 
     # the two losses, and the one network each of them updates
     g_loss, d_loss = (7.3, 5.2), (7.3, 0.6)
-    box(ax, g_loss, (2.7, 0.85), 'G\'s loss: −log D(G(z))\n"make D call fakes real"', ORANGE, fontsize=SMALL)
-    box(ax, d_loss, (2.7, 0.85), "D's loss: real → 1, fakes → 0\nBCE on both halves", BLUE, fontsize=SMALL)
+    box(ax, g_loss, (2.9, 0.85), 'G\'s loss: −log D(G(z))\n"make D call fakes real"', ORANGE, fontsize=SMALL)
+    box(
+        ax,
+        d_loss,
+        (2.9, 0.85),
+        "D's loss: real → 1, fakes → 0\nthe two halves' BCEs, averaged",
+        BLUE,
+        fontsize=SMALL,
+    )
     arrow(ax, (7.9, mid + 0.51), (7.9, g_loss[1] - 0.44))
     arrow(ax, (7.9, mid - 0.51), (7.9, d_loss[1] + 0.44))
 
@@ -424,11 +431,11 @@ def gan_loop():
                             shrinkA=0, shrinkB=0)
         )  # fmt: skip
 
-    update((g_loss[0] - 1.36, g_loss[1]), (2.55, top + 0.41), ORANGE)
-    label(ax, (4.3, g_loss[1] + 0.12), "updates G only: the gradient passes\nthrough D, whose weights stay fixed",
+    update((g_loss[0] - 1.46, g_loss[1]), (2.55, top + 0.41), ORANGE)
+    label(ax, (4.05, g_loss[1] + 0.12), "updates G only: the gradient passes\nthrough D, whose weights stay fixed",
           ha="center", va="bottom")  # fmt: skip
-    update((d_loss[0] - 1.36, d_loss[1]), (5.7, mid - 0.51), BLUE)
-    label(ax, (5.5, d_loss[1]), "updates D only: the fakes go in\ndetached (no gradient reaches G)",
+    update((d_loss[0] - 1.46, d_loss[1]), (5.55, mid - 0.51), BLUE)
+    label(ax, (5.38, d_loss[1]), "updates D only: the fakes go in\ndetached (no gradient reaches G)",
           ha="right", va="center")  # fmt: skip
     return fig
 
