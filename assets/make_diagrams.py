@@ -3,8 +3,9 @@
     python assets/make_diagrams.py            # rewrite the PNGs in assets/
     python assets/make_diagrams.py OUT_DIR    # write them somewhere else (the tests do this)
 
-The notebooks show these files as markdown-cell attachments: after changing a diagram, run this script and then
-``python -m course_utils.notebook_template`` to embed the new bytes in every notebook that uses it.
+A notebook shows a diagram with ``![what it shows](assets/NAME.png)`` in a markdown cell, which
+``python -m course_utils.notebook_template`` turns into the PNG's bytes embedded in the cell. After changing a
+diagram, run this script, then that command, to embed the new bytes in every notebook that shows it.
 
 The output is deterministic for given matplotlib and Pillow versions: fixed size and DPI, fixed random seeds,
 matplotlib's default style, and no date or "Software" entry in the PNG; the two versions are written into a

@@ -6,10 +6,13 @@
 The badge is the line starting ``[![Open In Colab]`` in the first (title) cell, pointing at ``meta.REPOSITORY``;
 the setup cell is the code cell tagged ``course-setup``.
 
-Diagrams: a markdown cell shows one with ``![what it shows](attachment:NAME.png)``, and this tool puts the bytes
-of ``assets/NAME.png`` (drawn by ``assets/make_diagrams.py``) into that cell's ``attachments``, base64-encoded.
-An attachment travels inside the notebook, so the picture shows in JupyterLab offline and on Colab, where a
-relative path such as ``../assets/NAME.png`` finds no file. Attachments no reference uses are dropped.
+Diagrams: a markdown cell shows one by naming its file, ``![what it shows](assets/NAME.png)``, and this tool
+embeds the bytes of ``assets/NAME.png`` (drawn by ``assets/make_diagrams.py``) in the image itself, as a data URI
+that keeps the name as its title: ``![what it shows](data:image/png;base64,... "assets/NAME.png")``. An embedded
+image travels inside the notebook, so it shows in JupyterLab offline, on Colab (where a relative path such as
+``../assets/NAME.png`` finds no file, and cell attachments are not shown) and in notebook viewers. Cell
+attachments are reported, since Colab does not show them.
+
 Everything else in the notebooks is left alone.
 """
 
@@ -17,11 +20,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
 import re
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import nbformat
 
@@ -30,8 +32,13 @@ from .meta import INSTALL_SPEC, colab_url
 SETUP_TAG = "course-setup"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 BADGE_PATTERN = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.MULTILINE)
-# ![alt text](attachment:NAME) in Markdown, or src="attachment:NAME" in HTML: NAME is a file in assets/.
-ATTACHMENT_PATTERN = re.compile(r"attachment:([A-Za-z0-9_.-]+)")
+# A diagram in a markdown cell: ![alt](assets/NAME.png) as written, ![alt](data:...;base64,... "assets/NAME.png") once
+# embedded. NAME is a file in assets/.
+DIAGRAM_PATTERN = re.compile(
+    r"!\[(?P<alt>[^\]]*)\]\("
+    r'(?:(?P<path>assets/[A-Za-z0-9_.-]+)|data:image/png;base64,[A-Za-z0-9+/=]* "(?P<title>assets/[A-Za-z0-9_.-]+)")'
+    r"\)"
+)
 
 SETUP_SOURCE = """\
 # Setup: works in a checkout of the course, in JupyterLab, and on Colab (it installs the course package there).
@@ -64,55 +71,52 @@ def setup_source() -> str:
     return SETUP_SOURCE.replace("{install}", INSTALL_SPEC)
 
 
-def _attached_bytes(bundle) -> Optional[bytes]:
-    """The PNG bytes an attachment holds (its base64 may be one string or a list of lines), or None."""
-    data = bundle.get("image/png") if isinstance(bundle, dict) else None
-    if isinstance(data, list):
-        data = "".join(data)
-    if not isinstance(data, str):
-        return None
-    try:
-        return base64.b64decode(data, validate=False)
-    except (binascii.Error, ValueError):
-        return None
+def embedded(alt: str, name: str, png: bytes) -> str:
+    """The Markdown of a diagram embedded in its cell: the PNG as a data URI, titled with its file in assets/."""
+    return f'![{alt}](data:image/png;base64,{base64.b64encode(png).decode("ascii")} "assets/{name}")'
 
 
-def sync_attachments(nb, name: str, assets: Path) -> List[str]:
-    """Make every markdown cell carry exactly the diagrams its text shows, byte for byte as in ``assets``.
+def _embed_diagrams(source: str, where: str, assets: Path) -> Tuple[str, List[str]]:
+    """One cell's Markdown with every diagram it shows embedded from ``assets``, and what differed."""
+    problems, parts, end = [], [], 0
+    for match in DIAGRAM_PATTERN.finditer(source):
+        shown = match["path"] or match["title"]
+        file = assets / Path(shown).name
+        if not file.is_file() or file.suffix != ".png":
+            problems.append(
+                f"{where} shows {shown}, but {file} does not exist "
+                "(only PNG files drawn by `python assets/make_diagrams.py` can be shown)"
+            )
+            wanted = match[0]
+        else:
+            wanted = embedded(match["alt"], file.name, file.read_bytes())
+            if match["path"]:
+                problems.append(f"{where} shows {shown} but does not embed it")
+            elif match[0] != wanted:
+                problems.append(f"{where}: the embedded {file.name} differs from {file}")
+        parts += [source[end : match.start()], wanted]
+        end = match.end()
+    return "".join(parts) + source[end:], problems
 
-    Changes ``nb`` in place and returns what differed. A reference to a file that ``assets`` lacks cannot be
-    fixed here: it is reported, and the cell's attachments are otherwise left as they are.
+
+def sync_diagrams(nb, name: str, assets: Path) -> List[str]:
+    """Embed in every markdown cell the diagrams it shows, byte for byte as the files in ``assets`` are.
+
+    Changes ``nb`` in place and returns what differed. What cannot be fixed here is reported and left as it is:
+    a diagram that ``assets`` lacks, and cell attachments (Colab does not show them).
     """
     problems = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
             continue
         where = f"{name}: cell {index}"
-        current = dict(cell.get("attachments") or {})
-        wanted, broken = {}, False
-        for ref in sorted(set(ATTACHMENT_PATTERN.findall(cell.source))):
-            file = assets / ref
-            if not ref.endswith(".png") or not file.is_file():
-                problems.append(
-                    f"{where} shows attachment:{ref}, but {file} does not exist "
-                    "(only PNG files drawn by `python assets/make_diagrams.py` can be attached)"
-                )
-                broken = True
-                continue
-            payload = file.read_bytes()
-            wanted[ref] = {"image/png": base64.b64encode(payload).decode("ascii")}
-            if ref not in current:
-                problems.append(f"{where} shows attachment:{ref} but does not carry it")
-            elif _attached_bytes(current[ref]) != payload or set(current[ref]) != {"image/png"}:
-                problems.append(f"{where}: attachment {ref} differs from {file}")
-        if broken:  # leave this cell as it is until its references are fixed
-            continue
-        for unused in sorted(set(current) - set(wanted)):
-            problems.append(f"{where} carries attachment {unused}, which its text does not show")
-        if wanted:
-            cell["attachments"] = wanted
-        else:
-            cell.pop("attachments", None)
+        if cell.get("attachments") or "](attachment:" in cell.source:
+            problems.append(
+                f"{where} has a cell attachment, which Colab does not show: draw the picture in "
+                "assets/make_diagrams.py and show it with ![what it shows](assets/NAME.png)"
+            )
+        cell.source, found = _embed_diagrams(cell.source, where, assets)
+        problems += found
     return problems
 
 
@@ -147,7 +151,7 @@ def sync_notebook(path: Path, write: bool = True, assets: Optional[Path] = None)
     elif setup_cells[0].source != setup_source():
         problems.append(f"{path.name}: setup cell differs from the template")
         setup_cells[0].source = setup_source()
-    problems += sync_attachments(nb, path.name, assets)
+    problems += sync_diagrams(nb, path.name, assets)
     if write and problems:
         nbformat.write(nb, path)
     return problems
@@ -171,7 +175,7 @@ def main(argv=None) -> int:
     problems = [p for path in notebooks for p in sync_notebook(path, write=not args.check, assets=assets)]
     for problem in problems:
         print(("differs: " if args.check else "fixed: ") + problem)
-    # What a rewrite could not fix (a diagram missing from assets/, a broken badge line) is still there.
+    # What a rewrite could not fix (a diagram missing from assets/, an attachment, a broken badge) is still there.
     left = [] if args.check else [p for path in notebooks for p in sync_notebook(path, False, assets)]
     for problem in left:
         print("not fixed: " + problem, file=sys.stderr)

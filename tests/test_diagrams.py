@@ -88,6 +88,7 @@ def test_the_script_is_deterministic(drawn, tmp_path):
 
 
 LESSON = ROOT / "notebooks" / "04_gans_from_scratch.ipynb"
+CELL = "A picture:\n\n![The GAN's two players](assets/gan_loop.png)\n\n*A caption.*"
 
 
 @pytest.fixture
@@ -97,24 +98,29 @@ def lesson_copy(tmp_path) -> Path:
     folder.mkdir()
     path = folder / LESSON.name
     nb = nbformat.read(LESSON, as_version=4)
-    nb.cells.insert(1, nbformat.v4.new_markdown_cell("![The GAN's two players](attachment:gan_loop.png)"))
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(CELL))
     nbformat.write(nb, path)
     return path
 
 
-def attachments_of(path: Path, index: int = 1):
-    return nbformat.read(path, as_version=4).cells[index].get("attachments")
+def cell_of(path: Path, index: int = 1) -> str:
+    return nbformat.read(path, as_version=4).cells[index].source
 
 
-def test_sync_embeds_a_referenced_diagram_byte_for_byte(lesson_copy, capsys):
+def embedded_png(source: str) -> bytes:
+    return base64.b64decode(source.split("data:image/png;base64,")[1].split(" ")[0])
+
+
+def test_sync_embeds_a_diagram_byte_for_byte(lesson_copy, capsys):
     problems = notebook_template.sync_notebook(lesson_copy, write=False, assets=ASSETS)
-    assert problems == [f"{lesson_copy.name}: cell 1 shows attachment:gan_loop.png but does not carry it"]
-    assert attachments_of(lesson_copy) is None, "--check must not write"
+    assert problems == [f"{lesson_copy.name}: cell 1 shows assets/gan_loop.png but does not embed it"]
+    assert cell_of(lesson_copy) == CELL, "--check must not write"
 
     assert notebook_template.main([str(lesson_copy.parent), "--assets", str(ASSETS)]) == 0
-    embedded = attachments_of(lesson_copy)
-    assert list(embedded) == ["gan_loop.png"] and list(embedded["gan_loop.png"]) == ["image/png"]
-    assert base64.b64decode(embedded["gan_loop.png"]["image/png"]) == (ASSETS / "gan_loop.png").read_bytes()
+    source = cell_of(lesson_copy)
+    assert source.startswith("A picture:\n\n![The GAN's two players](data:image/png;base64,iVBOR")
+    assert source.endswith(' "assets/gan_loop.png")\n\n*A caption.*'), "the rest of the cell is kept"
+    assert embedded_png(source) == (ASSETS / "gan_loop.png").read_bytes()
     assert notebook_template.main(["--check", str(lesson_copy.parent), "--assets", str(ASSETS)]) == 0
     assert "in line with the template" in capsys.readouterr().out
 
@@ -128,40 +134,26 @@ def test_check_fails_when_the_embedded_diagram_differs_from_assets(lesson_copy, 
     )  # the diagram was redrawn
     assert notebook_template.main(["--check", str(lesson_copy.parent)]) == 1
     assert notebook_template.sync_notebook(lesson_copy, write=False) == [
-        f"{lesson_copy.name}: cell 1: attachment gan_loop.png differs from {assets / 'gan_loop.png'}"
+        f"{lesson_copy.name}: cell 1: the embedded gan_loop.png differs from {assets / 'gan_loop.png'}"
     ]
     assert notebook_template.main([str(lesson_copy.parent)]) == 0  # the rewrite embeds the new bytes
-    embedded = attachments_of(lesson_copy)["gan_loop.png"]["image/png"]
-    assert base64.b64decode(embedded) == (assets / "autoencoder.png").read_bytes()
+    assert embedded_png(cell_of(lesson_copy)) == (assets / "autoencoder.png").read_bytes()
 
 
 def test_a_diagram_missing_from_assets_is_reported_and_not_fixed(lesson_copy, capsys):
     nb = nbformat.read(lesson_copy, as_version=4)
-    nb.cells[1].source = "![A picture nobody drew](attachment:no_such_diagram.png)"
+    nb.cells[1].source = "![A picture nobody drew](assets/no_such_diagram.png)"
     nbformat.write(nb, lesson_copy)
     assert notebook_template.main([str(lesson_copy.parent), "--assets", str(ASSETS)]) == 1
     err = capsys.readouterr().err
     assert "not fixed" in err and "no_such_diagram.png" in err and "does not exist" in err
+    assert cell_of(lesson_copy) == "![A picture nobody drew](assets/no_such_diagram.png)"
 
 
-def test_an_attachment_no_text_shows_is_dropped(lesson_copy):
-    notebook_template.sync_notebook(lesson_copy, assets=ASSETS)
+def test_a_cell_attachment_is_reported_because_colab_does_not_show_it(lesson_copy):
     nb = nbformat.read(lesson_copy, as_version=4)
-    nb.cells[1].source = "The diagram was taken out of this cell."
+    nb.cells[1].source = "![pasted](attachment:image.png)"
+    nb.cells[1].attachments = {"image.png": {"image/png": base64.b64encode(b"not really a png").decode()}}
     nbformat.write(nb, lesson_copy)
-    assert notebook_template.sync_notebook(lesson_copy, write=False, assets=ASSETS) == [
-        f"{lesson_copy.name}: cell 1 carries attachment gan_loop.png, which its text does not show"
-    ]
-    notebook_template.sync_notebook(lesson_copy, assets=ASSETS)
-    assert attachments_of(lesson_copy) is None
-
-
-def test_base64_split_into_lines_counts_as_the_same_bytes(lesson_copy):
-    notebook_template.sync_notebook(lesson_copy, assets=ASSETS)
-    nb = nbformat.read(lesson_copy, as_version=4)
-    data = nb.cells[1].attachments["gan_loop.png"]["image/png"]
-    nb.cells[1].attachments["gan_loop.png"]["image/png"] = [
-        data[i : i + 76] + "\n" for i in range(0, len(data), 76)
-    ]
-    nbformat.write(nb, lesson_copy)
-    assert notebook_template.sync_notebook(lesson_copy, write=False, assets=ASSETS) == []
+    problems = notebook_template.sync_notebook(lesson_copy, write=False, assets=ASSETS)
+    assert len(problems) == 1 and "attachment, which Colab does not show" in problems[0]
