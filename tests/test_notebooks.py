@@ -27,9 +27,8 @@ def test_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_template_title_badge_setup_and_wrap_up(path):
-    assert notebook_template.sync_notebook(path, write=False) == [], (
-        "run `python -m course_utils.notebook_template` to update badges and setup cells"
-    )
+    problems = notebook_template.sync_notebook(path, write=False)  # badge, setup cell, embedded diagrams
+    assert problems == [], "run `python -m course_utils.notebook_template`: " + "; ".join(problems)
     nb = nbformat.read(path, as_version=4)
     title = nb.cells[0].source
     assert re.match(rf"# {path.name[:2]} · \S", title), "the first line must be '# NN · Title'"
