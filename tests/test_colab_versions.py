@@ -73,6 +73,16 @@ def test_colab_preinstalled_packages_satisfy_the_course_requirements():
         )
 
 
+def test_the_setup_cell_installs_without_replacing_colabs_packages():
+    """Only ``pip install -q <course>``: no upgrade or reinstall flag that would replace what Colab imported."""
+    from course_utils.notebook_template import setup_source
+
+    pip_lines = [line for line in setup_source().splitlines() if '"pip", "install"' in line]
+    assert len(pip_lines) == 1, "the setup cell should call pip install once"
+    for flag in ("--upgrade", '"-U"', "--force-reinstall", "--ignore-installed", "=="):
+        assert flag not in pip_lines[0], f"the setup cell's pip install uses {flag}: {pip_lines[0].strip()}"
+
+
 def colab_widgets_folder() -> Path:
     """ipywidgets 7.7.1 in a folder of its own (cached beside the virtual environment), installed once."""
     folder = Path(
