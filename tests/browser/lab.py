@@ -77,6 +77,7 @@ class LabServer:
             ("JUPYTERLAB_SETTINGS_DIR", "settings"),
             ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
             ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTER_DATA_DIR", "data"),  # e.g. the notebook-signing key, otherwise written into ~/.local
         ):
             env[name] = str(self.home / sub)
             (self.home / sub).mkdir()
