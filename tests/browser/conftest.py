@@ -54,8 +54,10 @@ def screenshot_dir(request) -> Path:
     path = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="course-screenshots-"))
     path.mkdir(parents=True, exist_ok=True)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nbrowser test: screenshots of each lesson after Run All go to {path}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # past pytest's output capture, onto the terminal
+            reporter.write_line(f"\nbrowser test: screenshots of each lesson after Run All go to {path}")
     return path
 
 
