@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.9+ with venv, and make):
 #   make lab    installs everything into .venv and opens the course in JupyterLab
-#   make test   installs everything into .venv and runs the whole fast test suite (lint, unit tests, notebooks)
+#   make test   installs everything into .venv and runs the whole fast test suite (lint, unit tests, notebooks,
+#               and every lesson in JupyterLab in headless Chromium when Debian's chromium is installed)
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, cloud machines) unless told that it is meant.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup instructor-setup lab test lint format unit notebooks benchmarks student clean
+.PHONY: setup instructor-setup lab test lint format unit notebooks browser-test screenshots benchmarks student clean
 
 setup: $(STAMP)
 
@@ -34,6 +35,8 @@ lab: setup
 
 # The fast suite: style first (it fails early), then unit tests and every notebook in fast mode, in a fresh
 # kernel each, with the checkpoints a run makes kept in a fresh folder so nothing left over hides a failure.
+# tests/ includes the browser test (tests/browser: every lesson in JupyterLab, skipped without chromium) and
+# the Colab versions test (lesson 03 with ipywidgets 7.7.1).
 test: setup instructor-setup lint
 	COURSE_FAST=1 MPLBACKEND=Agg COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider \
 		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=10
@@ -47,11 +50,24 @@ format: setup
 	$(PY) -m ruff format .
 
 unit: setup instructor-setup
-	COURSE_FAST=1 MPLBACKEND=Agg $(PY) -m pytest -p no:cacheprovider tests
+	COURSE_FAST=1 MPLBACKEND=Agg $(PY) -m pytest -p no:cacheprovider tests --ignore=tests/browser
 
 notebooks: setup
 	COURSE_FAST=1 MPLBACKEND=Agg COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider \
 		notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+# Every lesson in JupyterLab in headless Chromium (Debian's `chromium`), Run All in fast mode. Screenshots go to
+# $(SCREENSHOTS) when set, else to a temporary folder the test prints.
+SCREENSHOTS ?=
+browser-test: setup
+	COURSE_SCREENSHOT_DIR="$(SCREENSHOTS)" $(PY) -m pytest -p no:cacheprovider tests/browser --durations=10
+
+# Refresh the lesson pictures in the README (assets/screenshots/NN_name.png) from a browser run.
+screenshots: setup
+	rm -rf build/screenshots
+	COURSE_SCREENSHOT_DIR="$(CURDIR)/build/screenshots" $(PY) -m pytest -p no:cacheprovider tests/browser
+	mkdir -p assets/screenshots
+	cp build/screenshots/[0-9][0-9]_*.png assets/screenshots/
 
 benchmarks: setup
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
