@@ -102,6 +102,80 @@ def test_discriminator_loss_mistakes(answer, diagnosis):
     assert diagnosis in feedback(check.discriminator_loss, answer)
 
 
+@pytest.mark.parametrize(
+    "answer, diagnosis",
+    [
+        # torch.log of a logit: caught on logits in (0, 1), where it is finite, as logits used as probabilities
+        (
+            lambda r, f: -(torch.log(r).mean() + torch.log(1 - f).mean()) / 2,
+            "logits as if they were probabilities",
+        ),
+        # a loss that is right for logits in (0, 1) but takes the log of a negative one: NaN, and said so
+        (
+            lambda r, f: (
+                (BCE(r, torch.ones_like(r)) + BCE(f, torch.zeros_like(f))) / 2 + 0 * torch.log(r).mean()
+            ),
+            "log gives for a negative number",
+        ),
+        # an ε inside the log caps the loss when D is sure: finite but wrong, blamed on the cap, not on inf
+        (
+            lambda r, f: (
+                -(torch.log(torch.sigmoid(r) + 1e-8).mean() + torch.log(1 - torch.sigmoid(f) + 1e-8).mean())
+                / 2
+            ),
+            "an ε inside the log",
+        ),
+        # F.binary_cross_entropy on probabilities clamps its log at -100: finite but wrong
+        (
+            lambda r, f: (
+                (
+                    F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
+                    + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f))
+                )
+                / 2
+            ),
+            "clamps its log at -100",
+        ),
+        # the written-out formula y log p + (1 - y) log(1 - p): 0 · (-inf) = NaN when D is sure
+        (
+            lambda r, f: (
+                -(
+                    (torch.log(torch.sigmoid(r)) + 0 * torch.log(1 - torch.sigmoid(r))).mean()
+                    + (0 * torch.log(torch.sigmoid(f)) + torch.log(1 - torch.sigmoid(f))).mean()
+                )
+                / 2
+            ),
+            "0 · (-inf)",
+        ),
+    ],
+    ids=["log-of-logits", "nan", "epsilon-cap", "plain-bce-clamp", "formula-nan"],
+)
+def test_discriminator_loss_non_finite_and_capped_causes(answer, diagnosis):
+    assert diagnosis in feedback(check.discriminator_loss, answer)
+
+
+@pytest.mark.parametrize(
+    "answer, diagnosis",
+    [
+        (lambda f: -torch.log(torch.sigmoid(f)).mean(), "= -inf."),
+        (lambda f: -torch.log(torch.sigmoid(f) + 1e-8).mean(), "an ε inside the log"),
+        (lambda f: F.binary_cross_entropy(torch.sigmoid(f), torch.ones_like(f)), "clamps its log at -100"),
+        (lambda f: -torch.log(f).mean(), "logits as if they were probabilities"),
+        (lambda f: BCE(f, torch.ones_like(f)) + 0 * torch.log(f).mean(), "log gives for a negative number"),
+    ],
+    ids=["inf", "epsilon-cap", "plain-bce-clamp", "log-of-logits", "nan"],
+)
+def test_generator_loss_non_finite_and_capped_causes(answer, diagnosis):
+    assert diagnosis in feedback(check.generator_loss, answer)
+
+
+def test_summed_discriminator_loss_is_not_blamed_on_step_size():
+    message = feedback(
+        check.discriminator_loss, lambda r, f: BCE(r, torch.ones_like(r)) + BCE(f, torch.zeros_like(f))
+    )
+    assert "Adam" in message and "twice the step size" not in message
+
+
 def test_probabilities_in_plain_bce_crash_is_explained():
     def plain(r, f):
         return (
@@ -180,6 +254,8 @@ def make_step(
     g_step=True,
     d_loss_for_g_before_step=False,
     detach_in_g=False,
+    zero_g_late=False,
+    report="right",
 ):
     """A train_step with one knob per mistake (all off = the right answer)."""
 
@@ -203,8 +279,21 @@ def make_step(
         if zero_g:
             g_optimizer.zero_grad()
         g_loss.backward()
+        if zero_g_late:
+            g_optimizer.zero_grad()
         (d_optimizer if d_step_in_g else g_optimizer).step() if g_step else None
-        return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+        out = {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+        r, f = real_logits.detach(), fake_logits.detach()
+        reports = {
+            "right": (r.sigmoid().mean(), f.sigmoid().mean()),
+            "swapped": (f.sigmoid().mean(), r.sigmoid().mean()),
+            "logits": (r.mean(), f.mean()),
+            "sigmoid_of_mean": (r.mean().sigmoid(), f.mean().sigmoid()),
+            "after_step": (discriminator(real).detach().sigmoid().mean(), f.sigmoid().mean()),
+        }
+        if report != "missing":
+            out["d_real"], out["d_fake"] = (float(v) for v in reports[report])
+        return out
 
     return step
 
@@ -224,6 +313,12 @@ def make_step(
         (dict(g_step=False), "generator never stepped"),
         (dict(d_loss_for_g_before_step=True), "BEFORE d_optimizer.step()"),
         (dict(detach_in_g=True), "must NOT be detached"),
+        (dict(zero_g_late=True), "zero_grad() between backward() and step() wipes"),
+        (dict(report="missing"), "also return 'd_real' and 'd_fake'"),
+        (dict(report="swapped"), "d_real and d_fake are swapped"),
+        (dict(report="logits"), "is the mean logit"),
+        (dict(report="sigmoid_of_mean"), "sigmoid of the mean logit"),
+        (dict(report="after_step"), "before d_optimizer.step()"),
     ],
     ids=[
         "not-detached",
@@ -238,6 +333,12 @@ def make_step(
         "no-g-step",
         "stale-d",
         "detached-in-g",
+        "zero-g-between-backward-and-step",
+        "no-probabilities",
+        "probabilities-swapped",
+        "logits-reported",
+        "sigmoid-of-mean",
+        "probabilities-after-d-step",
     ],  # fmt: skip
 )
 def test_train_step_mistakes(knobs, diagnosis):

@@ -4,11 +4,13 @@
 04.2 ``generator_loss(fake_logits)``                   the non-saturating loss BCE(D(G(z)), 1)
 04.3 ``generator_block(in_dim, out_dim)``              Linear → BatchNorm1d → ReLU
 04.4 ``discriminator_block(in_dim, out_dim)``          Linear → LeakyReLU(0.2)
-04.5 ``train_step(generator, discriminator, real, g_optimizer, d_optimizer)``  one D step, then one G step
+04.5 ``train_step(generator, discriminator, real, g_optimizer, d_optimizer)``  one D step, then one G step;
+     returns the two losses and D's mean probabilities "real" on the real batch and on the fakes
 
 The mistakes they name: labels swapped, sigmoid applied twice (probabilities given to a logits loss), logits
-used as probabilities, the minimax (saturating) generator loss, fakes not detached in the D step, the G step also
-updating D, a forgotten ``zero_grad``, the wrong noise size or number of fakes.
+used as probabilities (NaN from the log of a negative number), a hand-written log that overflows (inf) or is capped
+by an ε or clamp, the minimax (saturating) generator loss, fakes not detached in the D step, the G step also
+updating D, a forgotten ``zero_grad``, the wrong noise size or number of fakes, logits reported as probabilities.
 """
 
 from __future__ import annotations
@@ -102,8 +104,9 @@ def discriminator_variants(real: torch.Tensor, fake: torch.Tensor) -> Dict[str, 
 
 
 DISCRIMINATOR_ADVICE = {
-    "sum_of_halves": "you added the real and the fake halves; average them: (BCE(real, 1) + BCE(fake, 0)) / 2 "
-    "(a sum trains too, but with twice the step size; this lesson's loss is the average)",
+    "sum_of_halves": "you added the real and the fake halves; average them: (BCE(real, 1) + BCE(fake, 0)) / 2. "
+    "(Under Adam a constant factor on the loss does not change the steps, since Adam divides each gradient by "
+    "its running size; but the values would be twice the lesson's, e.g. 2 log 2 instead of log 2 when D guesses)",
     "swapped": "the labels are swapped: the discriminator must say 1 (real) for real examples and 0 (fake) for "
     "generated ones. Use torch.ones_like(real_logits) and torch.zeros_like(fake_logits)",
     "swapped_sum": "the labels are swapped (real → 1, fake → 0), and the halves should be averaged, not added",
@@ -121,15 +124,37 @@ DISCRIMINATOR_ADVICE = {
 }
 
 
+NOT_FINITE = (
+    "is {value} on ordinary logits (between -2.5 and 2). NaN is what torch.log gives for a negative number: the "
+    "inputs are logits (any real number), not probabilities, so torch.log(logits) or torch.log(1 - logits) breaks "
+    "for some of them. Use F.binary_cross_entropy_with_logits, which applies the sigmoid itself"
+)
+
+
 def _diagnose(
     value: torch.Tensor, variants: Dict[str, torch.Tensor], advice: Dict[str, str], what: str
 ) -> None:
     if _isclose(value, variants["right"]):
         return
+    if not torch.isfinite(value):
+        raise Mistake(f"{what} {NOT_FINITE.format(value=float(value))}.")
     for name, text in advice.items():
         if name in variants and _isclose(value, variants[name]):
             raise Mistake(f"{what}: {text}.")
     raise Mistake(f"{what} is {float(value):.5f}; expected {float(variants['right']):.5f}.")
+
+
+def _confident_cause(value: torch.Tensor, rounding: str) -> str:
+    """Why a loss that is right on ordinary logits goes wrong on very confident ones: inf/NaN, or a capped log."""
+    if torch.isinf(value):
+        return f"{rounding} = -inf."
+    if torch.isnan(value):
+        return f"{rounding} = -inf, and a 0 · (-inf) in a written-out formula gives NaN."
+    return (
+        f"{rounding} = -inf, and something capped it: an ε inside the log, a clamp, or F.binary_cross_entropy "
+        "(which clamps its log at -100). A capped loss is also flat there: its gradient is 0 exactly where the "
+        "network is most wrong."
+    )
 
 
 @exercise("04.1", "discriminator_loss", points=2)
@@ -155,8 +180,8 @@ def discriminator_loss(fn) -> str:
     if not torch.isfinite(value) or not torch.isclose(value, expected, rtol=1e-3):
         raise Mistake(
             f"right on ordinary logits, but for very confident ones (±60) you get {float(value):.4g} instead of "
-            f"{float(expected):.4g}: sigmoid(60) rounds to 1.0, so log(1 - p) = log(0). Work with logits: "
-            "F.binary_cross_entropy_with_logits."
+            f"{float(expected):.4g}: {_confident_cause(value, 'sigmoid(60) rounds to 1.0, so log(1 - p) = log(0)')} "
+            "Work with logits: F.binary_cross_entropy_with_logits."
         )
     return "real → 1, fake → 0, on logits, the two halves averaged; stable for confident logits too."
 
@@ -217,8 +242,8 @@ def generator_loss(fn) -> str:
     ):
         raise Mistake(
             f"right on ordinary logits, but when D rejects the fakes with certainty (logits -120 and -80) you get "
-            f"{float(value):.4g} instead of 100: sigmoid(-120) rounds to 0 and log(0) = -inf. Work with logits: "
-            "F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))."
+            f"{float(value):.4g} instead of 100: {_confident_cause(value, 'sigmoid(-120) rounds to 0, so log(p) = log(0)')} "
+            "Work with logits: F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))."
         )
     return "BCE(D(G(z)), 1): the non-saturating loss, on logits, stable when D is sure."
 
@@ -534,8 +559,9 @@ def _check_train_step(fn) -> str:
     # The returned numbers.
     if not isinstance(out, dict) or not {"d_loss", "g_loss"} <= set(out):
         raise Mistake(
-            "train_step should return a dict with at least 'd_loss' and 'g_loss' (as floats, e.g. d_loss.item()); "
-            f"it returned {type(out).__name__}{' with keys ' + str(sorted(out)) if isinstance(out, dict) else ''}."
+            "train_step should return a dict with 'd_loss', 'g_loss', 'd_real' and 'd_fake' (as floats, e.g. "
+            f"d_loss.item()); it returned {type(out).__name__}"
+            f"{' with keys ' + str(sorted(out)) if isinstance(out, dict) else ''}."
         )
     for key in ("d_loss", "g_loss"):
         value = out[key]
@@ -594,6 +620,11 @@ def _check_train_step(fn) -> str:
             "g_optimizer.zero_grad() before g_loss.backward()."
         )
     if torch.allclose(g_now, g_before, atol=1e-7):
+        if "grad G" in events[events.index("D step") :]:
+            raise Mistake(
+                "the generator did not change: zero_grad() between backward() and step() wipes the gradients. "
+                "Order: g_optimizer.zero_grad(), g_loss.backward(), g_optimizer.step()."
+            )
         raise Mistake(
             "the generator did not change: in the G step the fakes must NOT be detached (and must not be made under "
             "torch.no_grad()), or no gradient reaches G. Use generator_loss(discriminator(fake))."
@@ -606,4 +637,49 @@ def _check_train_step(fn) -> str:
             "the generator's update is not one step on generator_loss(discriminator(fake)) with the UPDATED "
             "discriminator. Compute the G loss after the D step, on fakes that are not detached."
         )
-    return "D step on detached fakes, then a G step that moves only G; zero_grad before each backward."
+    _check_probabilities(out, expected)
+    return (
+        "D step on detached fakes, then a G step that moves only G; zero_grad before each backward; D(x) and "
+        "D(G(z)) reported as probabilities."
+    )
+
+
+def _check_probabilities(out: dict, expected: dict) -> None:
+    """The returned 'd_real' and 'd_fake': D's mean probability 'real' on the batch and the fakes of the D step."""
+    real_logits, fake_logits = expected["real_logits"].double(), expected["fake_logits"].double()
+    missing = [key for key in ("d_real", "d_fake") if key not in out]
+    if missing:
+        raise Mistake(
+            f"the step is right; also return {' and '.join(repr(k) for k in missing)}: D's mean probability "
+            "'real' on the real batch and on the fakes, from the D step's logits, e.g. "
+            "torch.sigmoid(real_logits).mean().item(). They are the curves that show who is winning."
+        )
+    got = {}
+    for key in ("d_real", "d_fake"):
+        value = out[key]
+        if isinstance(value, torch.Tensor) and value.requires_grad:
+            raise Mistake(
+                f"return {key} as a plain number (.item()), not a tensor that still holds its graph."
+            )
+        try:
+            got[key] = torch.tensor(float(value), dtype=torch.float64)
+        except (TypeError, ValueError):
+            raise Mistake(f"out['{key}'] should be a number, got {type(value).__name__}.") from None
+    want = {"d_real": torch.sigmoid(real_logits).mean(), "d_fake": torch.sigmoid(fake_logits).mean()}
+    if _isclose(got["d_real"], want["d_fake"]) and _isclose(got["d_fake"], want["d_real"]):
+        raise Mistake("d_real and d_fake are swapped: d_real is D's mean probability on the REAL batch.")
+    for key, logits in (("d_real", real_logits), ("d_fake", fake_logits)):
+        if _isclose(got[key], want[key]):
+            continue
+        if _isclose(got[key], logits.mean()):
+            raise Mistake(
+                f"{key} is the mean logit; report a probability: torch.sigmoid(logits).mean() (a logit can be "
+                "any real number, a probability is between 0 and 1)."
+            )
+        if _isclose(got[key], torch.sigmoid(logits.mean())):
+            raise Mistake(f"{key} is the sigmoid of the mean logit; report the mean of the probabilities: "
+                          "torch.sigmoid(logits).mean().")  # fmt: skip
+        raise Mistake(
+            f"{key} is {float(got[key]):.4f}; expected {float(want[key]):.4f}, D's mean probability 'real' from the "
+            "logits of the D step (before d_optimizer.step())."
+        )
