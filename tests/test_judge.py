@@ -119,7 +119,9 @@ def test_frechet_distance_known_cases():
     a = torch.randn(4000, 3, generator=generator, dtype=torch.float64)
     assert metrics.frechet_distance(a, a) < 1e-6
     shift = torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64)
-    assert math.isclose(metrics.frechet_distance(a, a + shift), 5.0, rel_tol=1e-6)  # same Σ: only |Δμ|² remains
+    assert math.isclose(
+        metrics.frechet_distance(a, a + shift), 5.0, rel_tol=1e-6
+    )  # same Σ: only |Δμ|² remains
     cov = torch.cov(a.T)
     # b = 2a: Σb = 4Σ, so tr(Σ + 4Σ − 2·2Σ) = tr(Σ)
     mean_gap = float((a.mean(0) ** 2).sum())  # μb = 2μa, so |Δμ|² = |μa|² (small but not 0)
