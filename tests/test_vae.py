@@ -217,3 +217,14 @@ def test_latent_usage_finds_a_dead_dimension(blobs):
     assert usage["active"] == 2
     mu, log_var = model.encode(blobs)
     assert torch.allclose(usage["kl_per_dim"].sum(), vae.kl_divergence(mu, log_var).mean(), atol=1e-4)
+
+
+def test_iwae_ladder_matches_the_single_k_estimator_at_its_largest_k(blobs):
+    torch.manual_seed(0)
+    model = vae.VAE(latent_dim=2, hidden=(16,))
+    x = vae.binarize(blobs[:4], torch.Generator().manual_seed(0))
+    ladder = vae.iwae_ladder(model, x, ks=[1, 8, 32], chunk=16, seed=3)
+    single = vae.iwae_log_likelihood(model, x, k=32, chunk=16, seed=3)
+    assert set(ladder) == {1, 8, 32} and ladder[1].shape == (4,)
+    assert torch.allclose(ladder[32], single)
+    assert float(ladder[32].mean()) > float(ladder[1].mean())
