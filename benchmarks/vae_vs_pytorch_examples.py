@@ -201,7 +201,7 @@ def main() -> None:
         "--epochs", type=int, default=10, help="epochs for both models (default 10, the recipe's)"
     )
     parser.add_argument(
-        "--repeat-images", type=int, default=500, help="test images estimated twice for the error (500)"
+        "--repeat-images", type=int, default=200, help="test images estimated twice for the error (200)"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke test: 3,000 images, 2 epochs, k ≤ 50")
     parser.add_argument(
