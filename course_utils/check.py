@@ -13,7 +13,13 @@ from .exercises.lesson02 import (
     make_encoder,
     reconstruction_loss,
 )
-from .exercises.lesson03 import kl_divergence, negative_elbo, reparameterize, sample_from_prior
+from .exercises.lesson03 import (
+    iwae_bound,
+    kl_divergence,
+    negative_elbo,
+    reparameterize,
+    sample_from_prior,
+)
 from .exercises.lesson04 import (
     discriminator_block,
     discriminator_loss,
@@ -26,7 +32,13 @@ __all__ = ["summary", "flatten_batch", "to_minus_one_one"]
 __all__ += ["fit_gaussian", "sample_gaussian", "posterior", "real_fake_bce"]  # lesson 01
 __all__ += ["make_encoder", "make_decoder", "reconstruction_loss"]  # lesson 02
 __all__ += ["encode_decode", "interpolate_codes"]  # lesson 02
-__all__ += ["reparameterize", "kl_divergence", "negative_elbo", "sample_from_prior"]  # lesson 03
+__all__ += [
+    "reparameterize",
+    "kl_divergence",
+    "negative_elbo",
+    "sample_from_prior",
+    "iwae_bound",
+]  # lesson 03
 __all__ += [
     "discriminator_loss",
     "generator_loss",

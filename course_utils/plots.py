@@ -167,8 +167,14 @@ def figure_to_png(fig) -> bytes:
 
 
 def _finish(fig, show: bool):
+    """Show ``fig`` now and close it, or hand it back *detached* from pyplot.
+
+    A figure returned with ``show=False`` is closed in pyplot's registry (it can still be saved, displayed or
+    given to a widget): otherwise the next ``plt.show()``, anywhere, would draw it too, since pyplot shows every
+    figure it still holds."""
     if show:
         plt.show()
         plt.close(fig)
         return None
+    plt.close(fig)
     return fig

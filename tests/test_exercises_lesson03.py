@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -186,3 +188,94 @@ def _no_grad(fn):
 )
 def test_sampling_mistakes_are_named(wrong, phrases):
     fails_with(check.sample_from_prior, wrong, *phrases)
+
+
+# ---------------------------------------------------------------------------------------------- wrong causes named
+
+
+def test_reparameterize_sqrt_of_log_var_blames_the_square_root():
+    # Issue 11: the NaN used to be reported as an uncentred mean with a hint about torch.randn_like.
+    message = fails_with(
+        check.reparameterize,
+        lambda mu, lv: mu + torch.sqrt(lv) * torch.randn_like(lv),
+        "nan",
+        "square root",
+        "exp(0.5 * log_var)",
+    )
+    assert "randn_like, not" not in message
+
+
+def test_reparameterize_infinite_samples_are_named():
+    fails_with(
+        check.reparameterize, lambda mu, lv: mu + torch.exp(0.5 * lv) * torch.randn_like(lv) / 0, "infinite"
+    )
+
+
+def test_kl_nan_from_log_of_log_var_is_named():
+    fails_with(
+        check.kl_divergence,
+        lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - torch.log(lv)).sum(dim=1),
+        "nan",
+        "torch.log(log_var)",
+    )
+
+
+def test_elbo_sigmoid_before_logits_loss_is_named():
+    def double_sigmoid(lg, x, mu, lv):
+        rec = F.binary_cross_entropy_with_logits(torch.sigmoid(lg), x, reduction="none").flatten(1).sum(1)
+        return (rec + vae.kl_divergence(mu, lv)).mean()
+
+    fails_with(check.negative_elbo, double_sigmoid, "sigmoid is applied twice", "raw logits")
+
+
+def test_elbo_logits_given_to_binary_cross_entropy_is_named():
+    def logits_as_probs(lg, x, mu, lv):
+        rec = F.binary_cross_entropy(lg, x, reduction="none").flatten(1).sum(1)
+        return (rec + vae.kl_divergence(mu, lv)).mean()
+
+    fails_with(check.negative_elbo, logits_as_probs, "logits", "binary_cross_entropy_with_logits")
+
+
+def test_elbo_nan_from_log_of_logits_is_named():
+    def log_of_logits(lg, x, mu, lv):
+        rec = -(x * torch.log(lg) + (1 - x) * torch.log(1 - lg)).flatten(1).sum(1)
+        return (rec + vae.kl_divergence(mu, lv)).mean()
+
+    fails_with(check.negative_elbo, log_of_logits, "nan", "binary_cross_entropy_with_logits")
+
+
+# ---------------------------------------------------------------------------------------------- 03.5 iwae_bound
+
+
+def iwae_right(log_w):
+    return torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])
+
+
+def iwae_by_hand(log_w):
+    """The same bound with the max subtracted by hand (what logsumexp does inside)."""
+    top = log_w.max(dim=1, keepdim=True).values
+    return (log_w - top).exp().mean(dim=1).log() + top[:, 0]
+
+
+@pytest.mark.parametrize("right", [iwae_right, iwae_by_hand], ids=["logsumexp", "by_hand"])
+def test_iwae_bound_right_answers_pass(right):
+    assert check.iwae_bound(right).passed
+
+
+@pytest.mark.parametrize(
+    "wrong, phrases",
+    [
+        (lambda w: w.mean(dim=1), ["mean of the log-weights", "logsumexp"]),
+        (lambda w: w.exp().mean(dim=1), ["without the log"]),
+        (lambda w: torch.logsumexp(w, dim=1), ["without the - log k"]),
+        (lambda w: w.sum(dim=1), ["summed the log-weights"]),
+        (lambda w: w.sum(dim=1) - math.log(w.shape[1]), ["summed the log-weights", "subtracted log k"]),
+        (lambda w: w.exp().mean(dim=1).log(), ["underflows", "-inf", "logsumexp"]),
+        (lambda w: torch.logsumexp(w, dim=0) - math.log(w.shape[0]), ["one value per draw", "dim=1"]),
+        (lambda w: iwae_right(w).mean(), ["single number"]),
+    ],
+    ids=["mean_of_log_weights", "mean_of_weights", "no_log_k", "sum", "sum_minus_log_k", "exp_underflow",
+         "wrong_dim", "batch_mean"],
+)  # fmt: skip
+def test_iwae_bound_mistakes_are_named(wrong, phrases):
+    fails_with(check.iwae_bound, wrong, *phrases)

@@ -106,3 +106,17 @@ def test_live_view_updates_one_display_in_place(monkeypatch):
     view.update(history)  # throttled: too soon
     view.close(history, torch.rand(4, 1, 28, 28))
     assert calls == ["display", "update"] and view.draws == 2
+
+
+def test_figures_made_with_show_false_are_not_drawn_by_a_later_show():
+    # Issue 11: three figures made with show=False for a slider were drawn by the next plt.show() anyway.
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    fig = show_images(torch.rand(2, 1, 28, 28), show=False)
+    assert fig is not None and plt.get_fignums() == []
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")  # still usable
+    assert buffer.getvalue()[:4] == b"\x89PNG"

@@ -139,3 +139,92 @@ def test_trainer_options_schedule_and_after_epoch(blobs):
     assert calls == [(0, 1), (1, 2)] and len(history.epoch_seconds) == 2
     with pytest.raises(UnknownNameError, match="cosine"):
         vae.train_vae(model, blobs[:8], epochs=1, schedule="linear", show_progress=False)
+
+
+# ---------------------------------------------------------------------------------------------- labels, CB, IWAE error
+
+
+def test_loss_label_says_nats_only_for_binary_pixels():
+    gray = torch.rand(3, 1, 28, 28)
+    assert vae.loss_label(gray) == "BCE loss"
+    assert vae.loss_label(vae.binarize(gray, torch.Generator().manual_seed(0))) == "nats"
+
+
+def test_continuous_bernoulli_log_norm_matches_the_formula_and_normalizes():
+    logits = torch.tensor([-20.0, -3.0, -0.5, -1e-4, 0.0, 1e-4, 0.3, 4.0], dtype=torch.float64)
+    lam = torch.sigmoid(logits)
+    ours = vae.continuous_bernoulli_log_norm(logits)
+    assert abs(float(ours[4]) - math.log(2.0)) < 1e-12  # C(1/2) = 2
+    away = (lam - 0.5).abs() > 1e-3
+    formula = torch.log(2 * torch.atanh(1 - 2 * lam[away]) / (1 - 2 * lam[away]))
+    assert torch.allclose(ours[away], formula, atol=1e-9)
+    # The normalized density integrates to 1 over [0, 1] (midpoint rule), unlike the bare Bernoulli formula.
+    x = (torch.arange(20_000, dtype=torch.float64) + 0.5) / 20_000
+    for logit in (-3.0, 0.0, 0.3, 4.0):
+        lam_ = torch.sigmoid(torch.tensor(logit, dtype=torch.float64))
+        bare = lam_**x * (1 - lam_) ** (1 - x)
+        log_c = vae.continuous_bernoulli_log_norm(torch.tensor(logit, dtype=torch.float64))
+        assert abs(float((bare * log_c.exp()).mean()) - 1.0) < 1e-6
+        assert float(bare.mean()) < 0.51  # without C(λ) the "density" misses at least half its mass
+
+
+def test_continuous_bernoulli_log_norm_has_finite_gradients_at_one_half():
+    logits = torch.tensor([0.0, 1e-3, -1e-3, 5.0], requires_grad=True)
+    vae.continuous_bernoulli_log_norm(logits).sum().backward()
+    assert torch.isfinite(logits.grad).all()
+
+
+def test_continuous_bernoulli_nll_is_bce_minus_the_normalizer():
+    torch.manual_seed(0)
+    logits, x = torch.randn(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
+    expected = vae.reconstruction_nll(logits, x) - vae.continuous_bernoulli_log_norm(logits).flatten(1).sum(1)
+    assert torch.allclose(vae.continuous_bernoulli_nll(logits, x), expected)
+    assert (vae.continuous_bernoulli_nll(logits, x) < vae.reconstruction_nll(logits, x) - 784 * 0.69).all()
+
+
+def test_monte_carlo_summary_uses_the_spread_of_repeats_not_of_images():
+    # Two images far apart (log p -80 and -120) but each estimated almost the same way twice: the Monte-Carlo
+    # error is tiny although the images differ by 40 nats.
+    estimates = torch.tensor([[-80.0, -120.0], [-80.2, -119.8]], dtype=torch.float64)
+    summary = vae.monte_carlo_summary(estimates)
+    assert summary["mean"] == pytest.approx(-100.0)
+    # per-image variances 0.02 and 0.02 → sqrt(0.04 / 2) / 2
+    assert summary["standard_error"] == pytest.approx(math.sqrt(0.04 / 2) / 2)
+    assert summary["repeats"] == 2 and summary["images"] == 2
+    with pytest.raises(ShapeError):
+        vae.monte_carlo_summary(torch.zeros(1, 5))
+
+
+def test_iwae_repeats_are_independent_draws_of_the_same_images(blobs):
+    torch.manual_seed(0)
+    model = vae.VAE(latent_dim=2, hidden=(16,))
+    x = vae.binarize(blobs[:3], torch.Generator().manual_seed(0))
+    estimates = vae.iwae_repeats(model, x, k=5, repeats=3)
+    assert estimates.shape == (3, 3)
+    assert not torch.equal(estimates[0], estimates[1])
+    assert torch.equal(estimates[0], vae.iwae_log_likelihood(model, x, k=5, seed=0))
+
+
+def test_latent_usage_finds_a_dead_dimension(blobs):
+    torch.manual_seed(0)
+    model = vae.VAE(latent_dim=3, hidden=(16,))
+    with torch.no_grad():  # dimension 1's mean and log-variance ignore the input: mu = 0, log_var = 0
+        model.to_stats.weight[[1, 4]] = 0.0
+        model.to_stats.bias[[1, 4]] = 0.0
+        model.to_stats.weight[[0, 2]] *= 50.0
+    usage = vae.latent_usage(model, blobs)
+    assert usage["activity"][1] == 0 and float(usage["kl_per_dim"][1]) == 0.0
+    assert usage["active"] == 2
+    mu, log_var = model.encode(blobs)
+    assert torch.allclose(usage["kl_per_dim"].sum(), vae.kl_divergence(mu, log_var).mean(), atol=1e-4)
+
+
+def test_iwae_ladder_matches_the_single_k_estimator_at_its_largest_k(blobs):
+    torch.manual_seed(0)
+    model = vae.VAE(latent_dim=2, hidden=(16,))
+    x = vae.binarize(blobs[:4], torch.Generator().manual_seed(0))
+    ladder = vae.iwae_ladder(model, x, ks=[1, 8, 32], chunk=16, seed=3)
+    single = vae.iwae_log_likelihood(model, x, k=32, chunk=16, seed=3)
+    assert set(ladder) == {1, 8, 32} and ladder[1].shape == (4,)
+    assert torch.allclose(ladder[32], single)
+    assert float(ladder[32].mean()) > float(ladder[1].mean())

@@ -7,6 +7,8 @@ the wrong sign, a mean where a sum belongs (or the reverse), a sum over latent d
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -40,6 +42,27 @@ def _kl_log_var_as_std(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0 - torch.log(sigma.pow(2))).sum(dim=1)
 
 
+def _finite_samples(z: torch.Tensor) -> None:
+    """Name the cause of NaN or inf samples before any statistics of them (whose message would blame the noise)."""
+    bad = ~torch.isfinite(z)
+    if not bool(bad.any()):
+        return
+    columns = [j for j in range(z.shape[1]) if bool(bad[:, j].any())]
+    log_vars = [float(_LOG_VAR[j]) for j in columns]
+    if bool(torch.isnan(z).any()) and all(v < 0 for v in log_vars):
+        raise Mistake(
+            f"some samples are NaN, exactly in the dimensions whose log_var is negative ({log_vars}): the square "
+            "root (or log) of a negative number is NaN. You probably took torch.sqrt(log_var) or torch.log(log_var); "
+            "log_var is log(sigma²) and is negative whenever sigma < 1. The standard deviation is "
+            "std = exp(0.5 * log_var), positive for every log_var."
+        )
+    kind = "NaN" if bool(torch.isnan(z).any()) else "infinite"
+    raise Mistake(
+        f"some samples are {kind} (in the dimensions with log_var = {log_vars}). Build z only from finite pieces: "
+        "std = exp(0.5 * log_var) (no square roots or logs of log_var, no division by it), then z = mu + std * eps."
+    )
+
+
 @exercise("03.1", "reparameterize", points=2)
 def reparameterize(fn) -> str:
     """Check ``reparameterize(mu, log_var)``: z = mu + exp(0.5 * log_var) * eps, eps ~ N(0, I), gradients flowing."""
@@ -56,6 +79,7 @@ def reparameterize(fn) -> str:
             "eps = torch.randn_like(std), and build z = mu + std * eps from mu and log_var."
         )
     z_values = z.detach()
+    _finite_samples(z_values)
     if close(z_values, mu.detach()):
         raise Mistake("z equals mu: there is no noise. Add std * eps with eps = torch.randn_like(std).")
     z.sum().backward()
@@ -139,6 +163,12 @@ def kl_divergence(fn) -> str:
             )
         raise Mistake("return one KL value per example, shape (N,), not a single number.")
     expect_tensor(out, "kl_divergence(mu, log_var)", shape=(6,))
+    if not bool(torch.isfinite(out).all()):
+        raise Mistake(
+            f"your KL is {[round(v, 3) for v in out[:3].tolist()]} for the first three examples: NaN or inf comes "
+            "from a log of a negative number or of 0, e.g. torch.log(log_var). log_var already IS log(sigma²): "
+            "use it as it is, and sigma² = exp(log_var). Formula: 0.5 * sum(mu² + exp(log_var) - 1 - log_var, dim=1)."
+        )
     if close(out, right):
         return "the closed form 0.5·Σ(mu² + sigma² − 1 − log sigma²) matches, one value per example."
     if close(out, -right):
@@ -186,7 +216,16 @@ def negative_elbo(fn) -> str:
     averaged over the batch (one number, the loss per image)."""
     logits, images, mu, log_var = _elbo_case()
     n, pixels, d = len(images), images[0].numel(), mu.shape[1]
-    out = call(fn, logits.clone(), images.clone(), mu.clone(), log_var.clone(), what="negative_elbo(...)")
+    try:
+        out = call(fn, logits.clone(), images.clone(), mu.clone(), log_var.clone(), what="negative_elbo(...)")
+    except Mistake as mistake:
+        if "between 0 and 1" not in str(mistake):
+            raise
+        raise Mistake(
+            "negative_elbo crashed because F.binary_cross_entropy got logits (any real number) where it needs "
+            "probabilities in [0, 1]. The decoder returns logits: use F.binary_cross_entropy_with_logits, which "
+            "applies the sigmoid itself (and stays finite where log(sigmoid) would underflow)."
+        ) from None
     expect_tensor(out, "negative_elbo(logits, images, mu, log_var)")
     bce = F.binary_cross_entropy_with_logits(logits, images, reduction="none").reshape(n, -1)
     rec = bce.sum(dim=1)  # per image
@@ -242,6 +281,21 @@ def negative_elbo(fn) -> str:
             "your loss leaves the reconstruction term out: add the binary cross-entropy summed over pixels."
         )
     probs = torch.sigmoid(logits)
+    double_sigmoid = F.binary_cross_entropy_with_logits(probs, images, reduction="none").reshape(n, -1).sum(1)
+    if same((double_sigmoid + kl).mean()) or same(
+        F.binary_cross_entropy_with_logits(probs, images) + kl.mean()
+    ):
+        raise Mistake(
+            "the sigmoid is applied twice: you passed probabilities (torch.sigmoid of the logits) to "
+            "F.binary_cross_entropy_with_logits, which applies its own sigmoid. Pass the raw logits (every "
+            "probability then lies in (0.5, 0.73), so the loss cannot learn)."
+        )
+    if not bool(torch.isfinite(value)):
+        raise Mistake(
+            f"your loss is {float(value)}: a log of 0 or of a negative number somewhere. The decoder returns "
+            "logits (any real number), so taking log(logits) or F.binary_cross_entropy(logits, ...) breaks; use "
+            "F.binary_cross_entropy_with_logits(logits, images, reduction='none'), which is stable for every logit."
+        )
     if same(F.binary_cross_entropy(probs, images, reduction="none").reshape(n, -1).sum(1).mean() + kl.mean()):
         return (
             "reconstruction + KL, averaged over the batch (from probabilities; with_logits is more stable)."
@@ -333,3 +387,82 @@ def sample_from_prior(fn) -> str:
     if not close(out, expected, atol=1e-4):
         raise Mistake("the images are not torch.sigmoid(decoder(z)) for the codes you drew.")
     return f"{n} codes from N(0, I) decoded to images in [0, 1], without gradients."
+
+
+def _log_weight_cases():
+    """Log-weights N×k: a gentle case (values near -1, where even exp() works) and a realistic one.
+
+    Real log-weights log p(x|z) + log p(z) - log q(z|x) of an image are around -100 nats or lower, so exp() of them
+    underflows to 0 in float32 (below about -103), and the log of that mean is -inf."""
+    generator = torch.Generator().manual_seed(7)
+    gentle = -1.0 + 0.5 * torch.randn(5, 40, generator=generator)
+    realistic = -150.0 + 3.0 * torch.randn(5, 40, generator=generator) + torch.arange(5.0)[:, None] * 20
+    return gentle, realistic
+
+
+def _iwae_right(log_weights: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(log_weights.double(), dim=1) - math.log(log_weights.shape[1])
+
+
+@exercise("03.5", "iwae_bound", points=2)
+def iwae_bound(fn) -> str:
+    """Check ``iwae_bound(log_weights)``: L_k = logsumexp(log_w over the k draws) - log k, one value per image."""
+    gentle, realistic = _log_weight_cases()
+    n, k = gentle.shape
+    results = {}
+    for name, case in (("gentle", gentle), ("realistic", realistic)):
+        out = call(fn, case.clone(), what="iwae_bound(log_weights)")
+        expect_tensor(out, "iwae_bound(log_weights)")
+        if out.dim() == 0 or out.numel() == 1:
+            raise Mistake(
+                f"you returned a single number; return one L_k per image (shape ({n},)): reduce over the k draws "
+                "(dim=1) only."
+            )
+        if tuple(out.shape) == (k,):
+            raise Mistake(
+                f"your result has shape ({k},): one value per draw. The k draws of an image are along dim=1; reduce "
+                "over dim=1 to get one L_k per image."
+            )
+        expect_tensor(out, "iwae_bound(log_weights)", shape=(n,))
+        results[name] = out.detach().double()
+    mistakes = {
+        "the mean of the log-weights (the average of k ELBO estimates, L_1), not the log of the mean weight. "
+        "Jensen's inequality makes that smaller than L_k: average the weights inside the log with "
+        "torch.logsumexp(log_weights, dim=1) - math.log(k)": lambda w: w.double().mean(dim=1),
+        "logsumexp without the - log k: that is the log of the SUM of the k weights, which grows with k. The bound "
+        "needs the log of their MEAN: torch.logsumexp(log_weights, dim=1) - math.log(k)": lambda w: (
+            torch.logsumexp(w.double(), dim=1)
+        ),
+        "you summed the log-weights (that multiplies the weights instead of averaging them). Use "
+        "torch.logsumexp(log_weights, dim=1) - math.log(k)": lambda w: w.double().sum(dim=1),
+        "you summed the log-weights and subtracted log k: the bound averages the weights themselves, which needs "
+        "torch.logsumexp(log_weights, dim=1) - math.log(k)": lambda w: (
+            w.double().sum(dim=1) - math.log(w.shape[1])
+        ),
+        "you returned the mean of the weights, exp(log_weights).mean(dim=1), without the log: L_k is the log of "
+        "that mean, computed stably as torch.logsumexp(log_weights, dim=1) - math.log(k)": lambda w: (
+            w.double().exp().mean(dim=1)
+        ),
+    }
+    for case_name, case in (("gentle", gentle), ("realistic", realistic)):
+        got = results[case_name]
+        if close(got, _iwae_right(case), atol=1e-3):
+            continue
+        for message, wrong in mistakes.items():
+            expected_wrong = wrong(case)
+            if torch.isfinite(expected_wrong).all() and close(got, expected_wrong, atol=1e-3):
+                raise Mistake(message + ".")
+        if case_name == "realistic" and close(results["gentle"], _iwae_right(gentle), atol=1e-3):
+            if not bool(torch.isfinite(got).all()):
+                raise Mistake(
+                    f"right for small log-weights but {[round(v, 1) for v in got.tolist()]} for realistic ones (around "
+                    "-150): exp(log_weights) underflows to 0 in float32 (anything below about -103 does), and log(0) "
+                    "is -inf (large positive ones overflow to inf). Never leave log space: torch.logsumexp subtracts "
+                    "the largest log-weight before exponentiating."
+                )
+        raise Mistake(
+            f"for log-weights around {float(case.mean()):.0f} expected L_k = "
+            f"{[round(v, 3) for v in _iwae_right(case).tolist()]}, got {[round(v, 3) for v in got.tolist()]}. "
+            "L_k = torch.logsumexp(log_weights, dim=1) - math.log(k), with k = log_weights.shape[1]."
+        )
+    return "L_k = logsumexp(log w) − log k, stable for realistic log-weights, one value per image."
