@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import ShapeError, judge, metrics, save_checkpoint
+from course_utils import ShapeError, judge, load_checkpoint, metrics, save_checkpoint
 from course_utils.models.classifier import Classifier
 
 from .conftest import small_split, write_split
@@ -66,6 +66,27 @@ def test_a_full_checkpoint_serves_fast_mode_too_and_a_corrupt_one_is_retrained(
     assert "not a readable checkpoint" in out and "Training a quick fast-mode" in out
 
 
+@pytest.mark.parametrize("dataset, flips", [("mnist", False), ("fashion-mnist", True)])
+def test_reference_classifier_flips_clothes_but_not_digits_and_records_it(
+    tiny_world, isolated_data, monkeypatch, dataset, flips
+):
+    raw = isolated_data / "data" / "MNIST" / "raw"
+    write_split(raw, "train", *small_split(64, seed=2))
+    write_split(raw, "test", *small_split(20, seed=3))
+    calls, real_training = [], judge.train_classifier
+
+    def spy(*args, **kwargs):  # the real training, with a note of how it was called
+        calls.append(kwargs)
+        return real_training(*args, **kwargs)
+
+    monkeypatch.setattr(judge, "train_classifier", spy)
+    _, metadata = judge.train_reference_classifier(dataset, device="cpu")
+    assert calls[0]["flip"] is flips and calls[0]["max_shift"] == 1
+    assert metadata["augmentation"] == {"flip": flips, "max_shift": 1}
+    _, saved = load_checkpoint(tiny_world / f"classifier-{dataset}.pt")
+    assert saved["augmentation"] == {"flip": flips, "max_shift": 1}
+
+
 class FirstPixelClassifier(nn.Module):
     """A stand-in judge: the class is round(10 × first pixel) (capped at 9), with logit 10 (p ≈ 1) or 0 (p = 0.1)."""
 
@@ -119,7 +140,9 @@ def test_frechet_distance_known_cases():
     a = torch.randn(4000, 3, generator=generator, dtype=torch.float64)
     assert metrics.frechet_distance(a, a) < 1e-6
     shift = torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64)
-    assert math.isclose(metrics.frechet_distance(a, a + shift), 5.0, rel_tol=1e-6)  # same Σ: only |Δμ|² remains
+    assert math.isclose(
+        metrics.frechet_distance(a, a + shift), 5.0, rel_tol=1e-6
+    )  # same Σ: only |Δμ|² remains
     cov = torch.cov(a.T)
     # b = 2a: Σb = 4Σ, so tr(Σ + 4Σ − 2·2Σ) = tr(Σ)
     mean_gap = float((a.mean(0) ** 2).sum())  # μb = 2μa, so |Δμ|² = |μa|² (small but not 0)
