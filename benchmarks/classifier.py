@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -52,6 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--results-dir", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
 
+    load_at_start = os.getloadavg()[0]  # > 2 on this 2-core machine: other programs shared it
     seed_everything(args.seed)
     train = load_dataset(args.dataset, "train")
     validation = load_dataset(args.dataset, "validation")
@@ -95,6 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": machine(),
+        "load_average_1min": {"start": round(load_at_start, 2), "end": round(os.getloadavg()[0], 2)},
         "dataset": args.dataset,
         "data_source": train.source,
         "subset": subset,
