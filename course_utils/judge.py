@@ -10,8 +10,9 @@ The numbers themselves are computed in ``course_utils.metrics``.
 
 The classifier is lesson 01's CNN. ``reference_classifier`` loads it from ``checkpoint_dir()``, or trains and
 saves it when it is missing (about 2 minutes on a quiet 2-core CPU: 109 s measured for 55,000 images × 8 epochs;
-seconds on a GPU). In fast mode (``COURSE_FAST=1``) a quick one is trained instead and saved under a separate ``-fast`` file name, so it never
-stands in for the full one; a full checkpoint, when present, is used in both modes.
+seconds on a GPU). In fast mode (``COURSE_FAST=1``) a quick one is trained instead and saved under a separate
+``-fast`` file name, so it never stands in for the full one; a full checkpoint, when present, is used in both
+modes.
 """
 
 from __future__ import annotations
