@@ -5,7 +5,13 @@ Each lesson's checkers live in ``course_utils/exercises/lessonNN.py``; this modu
 
 from .exercises.core import summary
 from .exercises.lesson00 import flatten_batch, to_minus_one_one
-from .exercises.lesson01 import fit_gaussian, posterior, real_fake_bce, sample_gaussian
+from .exercises.lesson01 import (
+    fit_gaussian,
+    posterior,
+    real_fake_bce,
+    sample_gaussian,
+    shared_covariance_logits,
+)
 from .exercises.lesson02 import (
     encode_decode,
     interpolate_codes,
@@ -29,7 +35,13 @@ from .exercises.lesson04 import (
 )
 
 __all__ = ["summary", "flatten_batch", "to_minus_one_one"]
-__all__ += ["fit_gaussian", "sample_gaussian", "posterior", "real_fake_bce"]  # lesson 01
+__all__ += [
+    "fit_gaussian",
+    "sample_gaussian",
+    "posterior",
+    "shared_covariance_logits",
+    "real_fake_bce",
+]  # lesson 01
 __all__ += ["make_encoder", "make_decoder", "reconstruction_loss"]  # lesson 02
 __all__ += ["encode_decode", "interpolate_codes"]  # lesson 02
 __all__ += [

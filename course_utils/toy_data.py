@@ -172,6 +172,10 @@ def plot_points(
                        color=CLASS_COLORS[k % len(CLASS_COLORS)], label=name)  # fmt: skip
         ax.legend(frameon=False, fontsize=8, loc="best")
     ax.set_aspect("equal")
+    if not ax.get_xlabel():  # the two coordinates of a 2-D point (a caller's own labels are kept)
+        ax.set_xlabel("x₁")
+    if not ax.get_ylabel():
+        ax.set_ylabel("x₂")
     if title:
         ax.set_title(title)
     return ax

@@ -68,6 +68,17 @@ def test_augment_flips_and_shifts_whole_batches():
     assert not torch.equal(shifted, images)
 
 
+def test_augment_without_flips_only_shifts():
+    # A square on the left half: a flip would move it to the right half, which a 1-pixel shift never does.
+    images = torch.zeros(64, 1, 28, 28)
+    images[:, 0, 10:14, 4:8] = 1.0
+    out = augment(images, torch.Generator().manual_seed(0), max_shift=1, flip=False)
+    assert float(out[..., 14:].sum()) == 0.0
+    assert torch.equal(augment(images, torch.Generator().manual_seed(0), max_shift=0, flip=False), images)
+    flipped = augment(images, torch.Generator().manual_seed(0), max_shift=1, flip=True)
+    assert float(flipped[..., 14:].sum()) > 0.0  # the same call with flips does mirror some of them
+
+
 def test_training_learns_an_easy_task_and_records_history():
     torch.manual_seed(0)
     images, labels = squares()

@@ -53,6 +53,7 @@ def fit_in_place(x):
         (lambda x: (x.mean(0), torch.linalg.cholesky(fit_right(x)[1])), "square root"),
         (lambda x: (x.mean(0), 2 * fit_right(x)[1]), "the covariance is off"),
         (fit_in_place, "in place"),
+        (lambda x: (x.mean(0), (x - x.mean(0)).T @ (x - x.mean(0)) / 0), "NaN or infinite"),
     ],
     ids=[
         "none",
@@ -67,6 +68,7 @@ def fit_in_place(x):
         "sqrt",
         "other",
         "in-place",
+        "divide-by-zero",
     ],  # fmt: skip
 )
 def test_fit_gaussian_mistakes(answer, diagnosis):
@@ -110,6 +112,7 @@ def L(cov):
         (lambda m, c, n: m + torch.randn(n, 2) * c.diagonal().sqrt(), "standard deviations only"),
         (lambda m, c, n: m + torch.randn(n, 2) * c.diagonal(), "variances only"),
         (lambda m, c, n: m + 3 * torch.randn(n, 2) @ L(c).T, "expected [[2.0, 1.2]"),
+        (lambda m, c, n: m + torch.randn(n, 2).log() @ L(c).T, "NaN or infinite, although"),
     ],
     ids=[
         "columns",
@@ -123,6 +126,7 @@ def L(cov):
         "diag-std",
         "diag-var",
         "other",
+        "nan",
     ],  # fmt: skip
 )
 def test_sample_gaussian_mistakes(answer, diagnosis):
@@ -141,8 +145,10 @@ def test_posterior_right_answers_pass():
     [
         (
             lambda ll, p: (ll.exp() * p) / (ll.exp() * p).sum(1, keepdim=True),
-            "NaN or infinite",
+            "exp(-200) underflows",
         ),  # exp(-200) → 0
+        (lambda ll, p: torch.softmax(ll.log() + p.log(), dim=1), "already logs and negative"),
+        (lambda ll, p: torch.softmax(ll.exp() * p, dim=1), "exponentiates again"),
         (lambda ll, p: torch.softmax(ll, dim=1), "left out the priors"),
         (lambda ll, p: torch.softmax(ll + p.log(), dim=0), "over the points"),
         (lambda ll, p: torch.softmax(ll + p, dim=1), "sum of logs"),
@@ -150,13 +156,95 @@ def test_posterior_right_answers_pass():
         (lambda ll, p: torch.softmax(ll + p.log(), dim=1).T, "should be 4×3"),
         (lambda ll, p: torch.softmax(2 * ll + p.log(), dim=1), "expected"),
     ],
-    ids=["underflow", "no-priors", "dim0", "prior-not-log", "unnormalized", "shape", "other"],
+    ids=[
+        "underflow",
+        "log-of-logs",
+        "double-exp",
+        "no-priors",
+        "dim0",
+        "prior-not-log",
+        "unnormalized",
+        "shape",
+        "other",
+    ],
 )
 def test_posterior_mistakes(answer, diagnosis):
     assert diagnosis in feedback(check.posterior, answer)
 
 
-# ---------------------------------------------------------------- 01.4 real_fake_bce
+# ---------------------------------------------------------------- 01.4 shared_covariance_logits
+
+
+def shared_right(means, cov, priors):
+    weights = means @ torch.linalg.inv(cov)
+    return weights, -0.5 * (means * weights).sum(1) + priors.log()
+
+
+def test_shared_covariance_logits_right_answers_pass():
+    assert check.shared_covariance_logits(shared_right).passed
+
+    def solved_and_shifted(means, cov, priors):  # another way to Σ⁻¹ μ, plus terms shared by all classes
+        weights = torch.linalg.solve(cov, means.T).T
+        return weights + 3.0, -0.5 * (means * weights).sum(1) + priors.log() - 7.0
+
+    assert check.shared_covariance_logits(solved_and_shifted).passed
+
+
+def shared_with(weights_of, bias_of):
+    def answer(means, cov, priors):
+        weights = weights_of(means, cov)
+        return weights, bias_of(means, cov, priors, weights)
+
+    return answer
+
+
+INVERSE = lambda m, c: m @ torch.linalg.inv(c)  # noqa: E731
+QUAD = lambda m, w: (m * w).sum(1)  # noqa: E731
+
+
+@pytest.mark.parametrize(
+    "answer, diagnosis",
+    [
+        (lambda m, c, p: None, "returned NoneType"),
+        (lambda m, c, p: INVERSE(m, c), "should return two things"),
+        (lambda m, c, p: (INVERSE(m, c).T, shared_right(m, c, p)[1]), "2×3 (D×K)"),
+        (lambda m, c, p: (INVERSE(m, c), shared_right(m, c, p)[1][:, None]), "one number per class"),
+        (shared_with(INVERSE, lambda m, c, p, w: -QUAD(m, w) + p.log()), "lost its ½"),
+        (shared_with(INVERSE, lambda m, c, p, w: 0.5 * QUAD(m, w) + p.log()), "wrong sign"),
+        (shared_with(INVERSE, lambda m, c, p, w: -0.5 * QUAD(m, w)), "priors are missing"),
+        (shared_with(INVERSE, lambda m, c, p, w: -0.5 * QUAD(m, w) + p), "as log p(k), not p(k)"),
+        (shared_with(INVERSE, lambda m, c, p, w: -0.5 * QUAD(m, m) + p.log()), "needs the same Σ⁻¹"),
+        (shared_with(lambda m, c: m @ c, lambda m, c, p, w: -0.5 * QUAD(m, w) + p.log()), "inverse belongs"),
+        (shared_with(lambda m, c: m, lambda m, c, p, w: -0.5 * QUAD(m, m) + p.log()), "assumed Σ = I"),
+        (shared_with(INVERSE, lambda m, c, p, w: -0.5 * QUAD(m, w) + p.log() + m[:, 0]), "biases are not"),
+        (
+            shared_with(lambda m, c: 2 * INVERSE(m, c), lambda m, c, p, w: -0.25 * QUAD(m, w) + p.log()),
+            "weights should be",
+        ),  # fmt: skip
+        (shared_with(INVERSE, lambda m, c, p, w: -0.5 * QUAD(m, w) + (p - 0.4).log()), "NaN or inf"),
+    ],
+    ids=[
+        "none",
+        "one-thing",
+        "transposed",
+        "bias-shape",
+        "no-half",
+        "plus-half",
+        "no-prior",
+        "prior-not-log",
+        "bias-no-inverse",
+        "sigma-not-inverse",
+        "no-sigma",
+        "bias-other",
+        "weights-other",
+        "nan",
+    ],  # fmt: skip
+)
+def test_shared_covariance_logits_mistakes(answer, diagnosis):
+    assert diagnosis in feedback(check.shared_covariance_logits, answer)
+
+
+# ---------------------------------------------------------------- 01.5 real_fake_bce
 
 
 def test_real_fake_bce_right_answers_pass():
@@ -216,3 +304,10 @@ def test_diagnose_bce_is_reusable_on_other_cases():
         diagnose_bce(bce_variants(logits, targets)["swapped"].float(), logits, targets, "d_loss")
     with pytest.raises(Mistake, match="log of a logit"):
         diagnose_bce(torch.tensor(float("nan")), logits, targets, "d_loss")
+    # NaN without negative logits, and inf: not blamed on a log of a logit.
+    positive = torch.tensor([1.0, 2.0, 0.3])
+    with pytest.raises(Mistake, match="0 × log 0 or 0/0"):
+        diagnose_bce(torch.tensor(float("nan")), positive, targets, "d_loss")
+    with pytest.raises(Mistake, match="a log\\(0\\) or a division by zero") as info:
+        diagnose_bce(torch.tensor(float("inf")), logits, targets, "d_loss")
+    assert "log of a logit" not in str(info.value) and "largest |logit| here is 2" in str(info.value)

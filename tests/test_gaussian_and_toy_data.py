@@ -124,3 +124,14 @@ def test_plots_draw_without_error():
     toy_data.plot_density(model.log_density, points, ax=axes[2], steps=30)
     assert len(axes[0].collections) == 3
     plt.close(fig)
+
+
+def test_two_d_plots_name_their_axes_and_keep_a_callers_labels():
+    points, labels = toy_data.three_blobs(n_per_class=20, seed=0)
+    ax = toy_data.plot_decision_regions(lambda x: torch.full((len(x), 3), 1 / 3), points, labels)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x₁", "x₂")
+    _, own = plt.subplots()
+    own.set_xlabel("first feature")
+    toy_data.plot_points(points, labels, ax=own)
+    assert (own.get_xlabel(), own.get_ylabel()) == ("first feature", "x₂")
+    plt.close("all")

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import ShapeError, judge, metrics, save_checkpoint
+from course_utils import ShapeError, judge, load_checkpoint, metrics, save_checkpoint
 from course_utils.models.classifier import Classifier
 
 from .conftest import small_split, write_split
@@ -64,6 +64,27 @@ def test_a_full_checkpoint_serves_fast_mode_too_and_a_corrupt_one_is_retrained(
     judge.reference_classifier()
     out = capsys.readouterr().out
     assert "not a readable checkpoint" in out and "Training a quick fast-mode" in out
+
+
+@pytest.mark.parametrize("dataset, flips", [("mnist", False), ("fashion-mnist", True)])
+def test_reference_classifier_flips_clothes_but_not_digits_and_records_it(
+    tiny_world, isolated_data, monkeypatch, dataset, flips
+):
+    raw = isolated_data / "data" / "MNIST" / "raw"
+    write_split(raw, "train", *small_split(64, seed=2))
+    write_split(raw, "test", *small_split(20, seed=3))
+    calls, real_training = [], judge.train_classifier
+
+    def spy(*args, **kwargs):  # the real training, with a note of how it was called
+        calls.append(kwargs)
+        return real_training(*args, **kwargs)
+
+    monkeypatch.setattr(judge, "train_classifier", spy)
+    _, metadata = judge.train_reference_classifier(dataset, device="cpu")
+    assert calls[0]["flip"] is flips and calls[0]["max_shift"] == 1
+    assert metadata["augmentation"] == {"flip": flips, "max_shift": 1}
+    _, saved = load_checkpoint(tiny_world / f"classifier-{dataset}.pt")
+    assert saved["augmentation"] == {"flip": flips, "max_shift": 1}
 
 
 class FirstPixelClassifier(nn.Module):

@@ -3,7 +3,9 @@
 01.1 ``fit_gaussian(points)``         mean and covariance of a class: the generative model's parameters
 01.2 ``sample_gaussian(mean, cov, n)`` new points from N(mean, cov): generation, x = μ + L z
 01.3 ``posterior(log_likelihoods, priors)`` Bayes' rule: a generative model used as a classifier
-01.4 ``real_fake_bce(logits, is_real)`` the binary cross-entropy of a real/fake classifier (lesson 04's
+01.4 ``shared_covariance_logits(means, cov, priors)`` Gaussians with one shared covariance give a linear
+     (logistic) posterior: the weights w_k = Σ⁻¹ μ_k and biases b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k)
+01.5 ``real_fake_bce(logits, is_real)`` the binary cross-entropy of a real/fake classifier (lesson 04's
      discriminator loss); ``bce_variants`` and ``diagnose_bce`` are shared with lesson 04's checkers.
 """
 
@@ -45,6 +47,11 @@ def fit_gaussian(fn) -> str:
         raise Mistake("your function changed the points in place (e.g. with -= ); work on a copy: x - mean.")
     expect_tensor(mean, "the mean")
     expect_tensor(cov, "the covariance")
+    for value, name in ((mean, "mean"), (cov, "covariance")):
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise Mistake(f"your {name} has NaN or infinite entries, from 50 finite points. A NaN comes from a "
+                          "square root or log of a negative number or from 0/0, an inf from dividing by zero; "
+                          "the mean and covariance need neither: averages of x and of (x - mean) products.")  # fmt: skip
     if tuple(mean.shape) == (50,):
         raise Mistake(
             "your mean has one value per point (shape (50,)): average over the points, dim=0, to get (2,)."
@@ -117,7 +124,10 @@ def sample_gaussian(fn) -> str:
         )
     s = samples.detach().double()
     if not torch.isfinite(s).all():
-        raise Mistake("some samples are NaN or infinite.")
+        raise Mistake("some samples are NaN or infinite, although the mean and the covariance given were finite "
+                      "and cov is positive definite. A NaN comes from a square root or log of a negative "
+                      "number (or 0/0), an inf from dividing by zero; x = mean + z @ L.T with "
+                      "L = torch.linalg.cholesky(cov) needs none of them.")  # fmt: skip
     if float(s.std(0).max()) < 1e-6:
         raise Mistake(
             "all samples are the same point: add random noise z ~ N(0, I) (torch.randn) before scaling."
@@ -187,8 +197,15 @@ def posterior(fn) -> str:
     if close(p, expected, atol=1e-5):
         return "each row is p(y | x) = p(x | y) p(y) / Σ_k p(x | k) p(k), computed stably."
     if not torch.isfinite(p).all():
-        raise Mistake("some results are NaN or infinite. Very small likelihoods underflow when exponentiated: "
-                      "add log p(y) to the log-likelihoods and use torch.softmax(..., dim=1).")  # fmt: skip
+        bad_rows = [i for i in range(len(p)) if not torch.isfinite(p[i]).all()]
+        if bad_rows == [1]:  # only the point whose log-likelihoods are about -200: exp(-200) is 0 in float32
+            raise Mistake("the second point's row is NaN or infinite: its log-likelihoods are about -200, and "
+                          "exp(-200) underflows to 0 in float32, so p(x | y) p(y) / Σ_k ... is 0/0. Stay in "
+                          "logs: torch.softmax(log_likelihoods + priors.log(), dim=1) subtracts the largest "
+                          "value before exponentiating.")  # fmt: skip
+        raise Mistake(f"rows {bad_rows} are NaN or infinite, also for ordinary log-likelihoods such as -2 or -3 "
+                      "(no underflow there). The log-likelihoods are already logs and negative: a log of "
+                      "them (or a square root) gives NaN; priors.log() is the only log needed.")  # fmt: skip
     if close(p, torch.softmax(ll, dim=1), atol=1e-5):
         raise Mistake("you left out the priors: the third point, equally likely under every class, should follow "
                       "p(y). Add log(priors) to the log-likelihoods before normalizing.")  # fmt: skip
@@ -203,6 +220,11 @@ def posterior(fn) -> str:
     ):
         raise Mistake("the priors must enter as log p(y) added to log p(x | y) (a product of probabilities is a "
                       "sum of logs): torch.softmax(log_likelihoods + priors.log(), dim=1).")  # fmt: skip
+    if close(p, torch.softmax(ll.exp() * pr, dim=1), atol=1e-5) or close(
+        p, torch.softmax(ll.exp() + pr.log(), dim=1), atol=1e-5
+    ):
+        raise Mistake("you exponentiated the log-likelihoods and then took a softmax, which exponentiates again. "
+                      "Softmax wants logs: torch.softmax(log_likelihoods + priors.log(), dim=1).")  # fmt: skip
     if close(p, ll.exp() * pr, atol=1e-6) or close(p, ll + pr.log(), atol=1e-5):
         raise Mistake(
             "the rows do not sum to 1: divide by the evidence Σ_k p(x | k) p(k), e.g. with softmax over dim=1."
@@ -215,7 +237,107 @@ def posterior(fn) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 01.4 real_fake_bce, and the diagnosis shared with lesson 04
+# 01.4 shared_covariance_logits: a shared covariance makes the Gaussian classifier linear (logistic)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _shared_case():
+    """Three classes in 2-D with one tilted, non-identity covariance and unequal priors (so every term matters)."""
+    means = torch.tensor([[0.0, 0.0], [2.0, 1.0], [-1.0, 2.5]], dtype=torch.float64)
+    cov = torch.tensor([[1.5, 0.6], [0.6, 0.8]], dtype=torch.float64)
+    priors = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    return means, cov, priors
+
+
+def shared_logits_variants(means: torch.Tensor, cov: torch.Tensor, priors: torch.Tensor) -> Dict[str, tuple]:
+    """The right ``(weights, biases)`` of the shared-covariance Gaussian classifier and the usual wrong ones."""
+    inverse = torch.linalg.inv(cov)
+    weights = means @ inverse  # row k: (Σ⁻¹ μ_k)ᵀ, as Σ⁻¹ is symmetric
+    quadratic = (means * weights).sum(1)  # μ_kᵀ Σ⁻¹ μ_k
+    plain_quadratic = (means * means).sum(1)  # μ_kᵀ μ_k: Σ⁻¹ left out
+    log_priors = priors.log()
+    return {
+        "right": (weights, -0.5 * quadratic + log_priors),
+        "no_half": (weights, -quadratic + log_priors),
+        "plus_half": (weights, 0.5 * quadratic + log_priors),
+        "no_prior": (weights, -0.5 * quadratic),
+        "prior_not_log": (weights, -0.5 * quadratic + priors),
+        "bias_without_inverse": (weights, -0.5 * plain_quadratic + log_priors),
+        "sigma_not_inverse": (means @ cov, -0.5 * (means * (means @ cov)).sum(1) + log_priors),
+        "no_sigma": (means, -0.5 * plain_quadratic + log_priors),
+    }
+
+
+SHARED_ADVICE = {
+    "no_half": "the bias has lost its ½: b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k) (the ½ comes from the Gaussian's "
+    "exponent, −½ (x − μ)ᵀ Σ⁻¹ (x − μ))",
+    "plus_half": "the bias has the wrong sign on its quadratic term: b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k)",
+    "no_prior": "the priors are missing from the bias: add log p(k), b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k)",
+    "prior_not_log": "the prior enters the logit as log p(k), not p(k): b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k)",
+    "bias_without_inverse": "the weights are right but the bias uses μ_kᵀ μ_k; it needs the same Σ⁻¹: "
+    "b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k)",
+    "sigma_not_inverse": "you multiplied by the covariance Σ where its inverse belongs: w_k = Σ⁻¹ μ_k "
+    "(torch.linalg.inv(cov), or torch.linalg.solve(cov, means.T).T)",
+    "no_sigma": "Σ⁻¹ is missing: with w_k = μ_k you assumed Σ = I. Use w_k = Σ⁻¹ μ_k and "
+    "b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k)",
+}
+
+
+def _centred(weights: torch.Tensor, biases: torch.Tensor):
+    """Logits are only defined up to a term shared by all classes: remove the class average to compare them."""
+    return weights - weights.mean(0), biases - biases.mean()
+
+
+@exercise("01.4", "shared_covariance_logits", points=2)
+def shared_covariance_logits(fn) -> str:
+    """Check ``shared_covariance_logits(means, cov, priors) -> (weights K×D, biases K)`` for one shared Σ."""
+    means, cov, priors = _shared_case()
+    what = "shared_covariance_logits(means, cov, priors)"
+    out = call(fn, means.float(), cov.float(), priors.float(), what=what)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Mistake(
+            f"{what} should return two things, (weights, biases); it returned {type(out).__name__}."
+        )
+    weights, biases = out
+    expect_tensor(weights, "the weights")
+    expect_tensor(biases, "the biases")
+    if tuple(weights.shape) == (2, 3):
+        raise Mistake("your weights are 2×3 (D×K): return one row per class, K×D = 3×2, so that the logits "
+                      "are x @ weights.T + biases.")  # fmt: skip
+    if tuple(weights.shape) != (3, 2):
+        raise Mistake(f"for 3 classes in 2-D the weights should be 3×2 (K×D), got {tuple(weights.shape)}.")
+    if tuple(biases.shape) != (3,):
+        raise Mistake(f"the biases should have one number per class, shape (3,), got {tuple(biases.shape)}.")
+    w, b = weights.detach().double(), biases.detach().double()
+    for value, name in ((w, "weights"), (b, "biases")):
+        if not torch.isfinite(value).all():
+            raise Mistake(f"your {name} contain NaN or inf, from finite means, an invertible Σ and positive "
+                          "priors. A NaN comes from a log or square root of a negative number (is the log "
+                          "taken of the priors only?), an inf from a division by zero.")  # fmt: skip
+    # The real test: the logits x @ Wᵀ + b must give Bayes' rule's posterior with the shared Gaussian.
+    points = torch.randn(200, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2
+    gaussians = torch.distributions.MultivariateNormal(means, covariance_matrix=cov)
+    bayes = torch.softmax(gaussians.log_prob(points[:, None, :]) + priors.log(), dim=1)
+    if close(torch.softmax(points @ w.T + b, dim=1), bayes, atol=1e-4):
+        return ("softmax(x @ weights.T + biases) is Bayes' rule's p(y | x) for Gaussians with one shared "
+                "covariance: a linear classifier, exactly logistic regression's form.")  # fmt: skip
+    mine_w, mine_b = _centred(w, b)
+    variants = shared_logits_variants(means, cov, priors)
+    right_w, _ = _centred(*variants["right"])
+    for name, advice in SHARED_ADVICE.items():
+        their_w, their_b = _centred(*variants[name])
+        if close(mine_w, their_w, atol=1e-4) and close(mine_b, their_b, atol=1e-4):
+            raise Mistake(advice + ".")
+    if close(mine_w, right_w, atol=1e-4):
+        raise Mistake(f"the weights are right (w_k = Σ⁻¹ μ_k) but the biases are not: expected (up to a constant "
+                      f"shared by all classes) {variants['right'][1].numpy().round(3).tolist()}, got "
+                      f"{b.numpy().round(3).tolist()}. b_k = −½ μ_kᵀ Σ⁻¹ μ_k + log p(k).")  # fmt: skip
+    raise Mistake(f"the weights should be w_k = Σ⁻¹ μ_k, one row per class: expected "
+                  f"{variants['right'][0].numpy().round(3).tolist()}, got {w.numpy().round(3).tolist()}.")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 01.5 real_fake_bce, and the diagnosis shared with lesson 04
 # ----------------------------------------------------------------------------------------------------------------
 
 
@@ -267,10 +389,16 @@ def diagnose_bce(value, logits: torch.Tensor, targets: torch.Tensor, what: str) 
                       "average the per-example losses with .mean().")  # fmt: skip
     v = value.detach().double().reshape(())
     if not torch.isfinite(v):
-        if bool((logits < 0).any()):
-            raise Mistake(f"{what} is {float(v)}. With logits below 0 that usually means you took the log of a "
-                          "logit: apply torch.sigmoid first, or use F.binary_cross_entropy_with_logits.")  # fmt: skip
-        raise Mistake(f"{what} is {float(v)}: check for log(0).")
+        if bool(torch.isnan(v)) and bool((logits < 0).any()):
+            raise Mistake(f"{what} is nan. Some logits are below 0, and the log of a negative number is NaN: that "
+                          "usually means you took the log of a logit. Apply torch.sigmoid first, or use "
+                          "F.binary_cross_entropy_with_logits.")  # fmt: skip
+        if bool(torch.isnan(v)):
+            raise Mistake(f"{what} is nan: look for 0 × log 0 or 0/0 (e.g. a mean over an empty selection).")
+        raise Mistake(f"{what} is {float(v)}: a log(0) or a division by zero somewhere. (σ(s) rounds to exactly "
+                      "0 or 1 in float32 only for |s| above about 17, where log(1 - σ(s)) becomes log 0; the "
+                      f"largest |logit| here is {float(logits.abs().max()):.3g}. Work with logits: F.logsigmoid, "
+                      "or F.binary_cross_entropy_with_logits.)")  # fmt: skip
     variants = bce_variants(logits, targets)
     if torch.isclose(v, variants["right"], atol=1e-5, rtol=1e-4):
         return
@@ -281,7 +409,7 @@ def diagnose_bce(value, logits: torch.Tensor, targets: torch.Tensor, what: str) 
                   "-mean(y·log σ(logit) + (1 - y)·log(1 - σ(logit))).")  # fmt: skip
 
 
-@exercise("01.4", "real_fake_bce", points=2)
+@exercise("01.5", "real_fake_bce", points=2)
 def real_fake_bce(fn) -> str:
     """Check ``real_fake_bce(logits, is_real)``: the mean binary cross-entropy of a real/fake classifier."""
     logits = torch.tensor([2.0, -1.0, 0.5, -3.0, 1.5, 0.2])
