@@ -113,8 +113,9 @@ def make_encoder(fn) -> str:
         )
     if float(codes.min()) >= 0:
         raise Mistake(
-            "no code value is negative: the encoder ends with a ReLU, which wastes half of the code space "
-            "(and zeroes whole dimensions). End it with a plain nn.Linear."
+            "no code value is negative: the encoder ends with a ReLU, which confines the codes to the corner "
+            "where every coordinate is ≥ 0 (a 1/2^d share of the code space for d numbers) and can zero whole "
+            "dimensions. End it with a plain nn.Linear."
         )
     a, b, c = _images(seed=1), _images(seed=2), _images(seed=3)
     with torch.no_grad():
