@@ -1,13 +1,22 @@
 """Lesson 02's quality bar: the reference autoencoder against PCA, side by side, on full Fashion-MNIST.
 
-    python benchmarks/autoencoder_vs_pca.py                 # 10 minutes of training (the issue's budget)
+    python benchmarks/autoencoder_vs_pca.py --track         # 10 minutes of training (the issue's budget)
     python benchmarks/autoencoder_vs_pca.py --minutes 30    # a longer budget, for the best ratio
 
 Error is the squared error per image: the sum over the 784 pixels (values in [0, 1]) of (x̂ − x)²,
 averaged over the 10,000 test images; Hinton & Salakhutdinov (2006) used it to compare a deep autoencoder
-(3.00) with PCA (13.87) on MNIST with 30-d codes. Both models here are fitted on the 60,000 training images
-only, with the same code size. The autoencoder trains for a fixed budget of time, and its learning-rate
-schedule is laid out over that time, so the figure says what a 2-core laptop gets in that time.
+(3.00) with PCA (13.87) on MNIST with 30-d codes. Both models here are fitted on the 55,000 images of the
+course's "train" split only, with the same code size. The autoencoder trains for a fixed budget of time, and
+its learning-rate schedule is laid out over that time, so the figure says what a 2-core laptop gets in that time.
+
+PCA is clipped. The autoencoder's sigmoid keeps its pixels in [0, 1]; PCA's linear decoder does not (it
+overshoots below 0 and above 1), and clipping its reconstruction to [0, 1] can only bring it closer to images
+that lie in [0, 1]. So the comparison uses PCA clipped to [0, 1]; the unclipped figure is printed once beside it.
+
+Validation for choices, test for the final figures. Every setting (learning rate, batch size, channels, budget)
+is to be chosen on the 5,000-image validation split, held out of the official training images: ``--track``
+prints the validation error after each epoch, and both models' validation errors are printed and recorded. The
+test images are used once, at the end, for the final figures; never pick a setting by its test error.
 
 The budget is counted in *compute* time: the CPU time of this process divided by its number of threads, which
 equals wall-clock time on an otherwise idle machine. On a machine shared with other programs (as ours is), wall
@@ -43,6 +52,15 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_RATIO = 0.45
 
 
+@torch.no_grad()
+def pca_error(pca: PCA, images: torch.Tensor, clip: bool = True) -> float:
+    """PCA's squared error per image, its reconstructions clipped to [0, 1] like the data (or not, to compare)."""
+    reconstructions = pca(images)
+    if clip:
+        reconstructions = reconstructions.clamp(0, 1)
+    return float(((reconstructions - images) ** 2).flatten(1).sum(1).double().mean())
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -57,7 +75,7 @@ def main(argv=None) -> int:
         "--hidden", type=int, nargs="+", default=[1000, 500, 250], help="dense: hidden widths"
     )
     parser.add_argument("--no-batch-norm", action="store_true", help="conv: no batch normalization")
-    parser.add_argument("--track", action="store_true", help="print the test error after every epoch")
+    parser.add_argument("--track", action="store_true", help="print the validation error after every epoch")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
@@ -72,16 +90,23 @@ def main(argv=None) -> int:
     course_utils.seed_everything(args.seed)
     device = course_utils.get_device()
     train = course_utils.load_dataset("fashion-mnist", "train").images
+    validation = course_utils.load_dataset("fashion-mnist", "validation").images
     test = course_utils.load_dataset("fashion-mnist", "test").images
-    if len(train) != 60_000 or len(test) != 10_000:
-        print("This benchmark needs the full Fashion-MNIST (60,000 + 10,000 images).", file=sys.stderr)
+    if (len(train), len(validation), len(test)) != (55_000, 5_000, 10_000):
+        print(
+            "This benchmark needs the full Fashion-MNIST (55,000 train + 5,000 validation + 10,000 test images).",
+            file=sys.stderr,
+        )
         return 2
 
     start = time.perf_counter()
     pca = PCA.fit(train, latent_dim=args.latent_dim)
     pca_seconds = time.perf_counter() - start
-    pca_error = reconstruction_error(pca, test)
-    print(f"PCA, {args.latent_dim}-d codes: {pca_error:.3f} per test image (fitted in {pca_seconds:.1f} s)")
+    pca_validation = pca_error(pca, validation)
+    print(
+        f"PCA, {args.latent_dim}-d codes, clipped to [0, 1]: {pca_validation:.3f} per validation image "
+        f"(fitted in {pca_seconds:.1f} s)"
+    )
 
     if args.model == "conv":
         model = ConvAutoencoder(args.latent_dim, channels=args.channels, batch_norm=not args.no_batch_norm)
@@ -105,20 +130,32 @@ def main(argv=None) -> int:
         batch_size=args.batch_size,
         device=device,
         seed=args.seed,
-        test_images=test if args.track else None,
+        test_images=validation
+        if args.track
+        else None,  # recorded as "test_error": here, the validation error
         clock=compute_seconds if device.type == "cpu" else time.perf_counter,
     )
     wall_seconds = time.perf_counter() - wall_start
+    validation_curve = [round(e, 4) for e in history["test_error"]] if args.track else None
     if args.track:
-        print("test error after each epoch:", " ".join(f"{e:.2f}" for e in history["test_error"]))
-    ae_error = reconstruction_error(model, test)
-    ratio = ae_error / pca_error
+        print("validation error after each epoch:", " ".join(f"{e:.2f}" for e in validation_curve))
+    ae_validation = reconstruction_error(model, validation)
+
+    # The test set, once, for the final figures.
+    pca_test_unclipped = pca_error(pca, test, clip=False)
+    pca_test = pca_error(pca, test)
+    ae_test = reconstruction_error(model, test)
+    ratio = ae_test / pca_test
     passed = ratio <= TARGET_RATIO and history.seconds <= 600 * 1.01  # the last step may overrun a little
     print()
-    print(f"{'model':<34}{'error per image':>16}")
-    print(f"{f'PCA ({args.latent_dim}-d)':<34}{pca_error:>16.3f}")
-    print(f"{f'{type(model).__name__} ({args.latent_dim}-d)':<34}{ae_error:>16.3f}")
-    print(f"ratio autoencoder / PCA: {ratio:.3f} (bar: ≤ {TARGET_RATIO} within 10 min of training)")
+    print(f"{'model':<34}{'validation':>12}{'test':>10}")
+    print(f"{f'PCA ({args.latent_dim}-d), not clipped':<34}{'':>12}{pca_test_unclipped:>10.3f}")
+    print(f"{f'PCA ({args.latent_dim}-d), clipped to [0, 1]':<34}{pca_validation:>12.3f}{pca_test:>10.3f}")
+    print(f"{f'{type(model).__name__} ({args.latent_dim}-d)':<34}{ae_validation:>12.3f}{ae_test:>10.3f}")
+    print(
+        f"ratio autoencoder / clipped PCA on the test set: {ratio:.3f} "
+        f"(bar: ≤ {TARGET_RATIO} within 10 min of training)"
+    )
     print(f"training time: {history.seconds:.0f} s of compute ({threads} threads; {wall_seconds:.0f} s wall-clock "
           f"on this shared machine), {history.epochs_done} full epochs, {history.steps['loss'][-1]:,} steps")  # fmt: skip
 
@@ -130,10 +167,14 @@ def main(argv=None) -> int:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": {**machine(), "device": str(device)},
-        "dataset": "fashion-mnist (train 60,000 / test 10,000)",
-        "metric": "squared error per test image: sum over 784 pixels in [0, 1], mean over images",
+        "dataset": "fashion-mnist (train 55,000 / validation 5,000 / test 10,000)",
+        "metric": "squared error per image: sum over 784 pixels in [0, 1], mean over images",
+        "tuning": "settings are chosen on the validation split; the test split gives the final figures only",
         "latent_dim": args.latent_dim,
-        "pca_error": round(pca_error, 4),
+        "pca_error": round(pca_test, 4),
+        "pca_error_measured_as": "PCA reconstructions clipped to [0, 1], test split",
+        "pca_error_unclipped": round(pca_test_unclipped, 4),
+        "pca_validation_error": round(pca_validation, 4),
         "autoencoder": {
             "class": type(model).__name__,
             "config": model.config,
@@ -142,7 +183,9 @@ def main(argv=None) -> int:
             "batch_size": args.batch_size,
             "seed": args.seed,
         },  # fmt: skip
-        "autoencoder_error": round(ae_error, 4),
+        "autoencoder_error": round(ae_test, 4),
+        "autoencoder_validation_error": round(ae_validation, 4),
+        "validation_error_per_epoch": validation_curve,
         "ratio": round(ratio, 4),
         "target_ratio": TARGET_RATIO,
         "training_seconds": round(history.seconds, 1),
@@ -162,7 +205,7 @@ def main(argv=None) -> int:
     if args.save:
         path = course_utils.checkpoint_dir() / f"autoencoder-{args.model}-{args.latent_dim}d.pt"
         course_utils.save_checkpoint(
-            model, path, dataset="fashion-mnist", test_error=ae_error, pca_error=pca_error
+            model, path, dataset="fashion-mnist", test_error=ae_test, pca_error=pca_test
         )
         print(f"saved {path}")
     if args.minutes <= 10 and not passed:

@@ -21,6 +21,17 @@ def not_done(*args):
     raise NotImplementedError("Write this function")
 
 
+class Apply(nn.Module):
+    """A layer that applies a plain function (for mistakes such as a square root inside a network)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
 # ---------------------------------------------------------------- 02.1 make_encoder
 
 
@@ -59,6 +70,7 @@ def test_make_encoder_right_answer_passes():
         (lambda d: nn.Sequential(*encoder_right(d), nn.ReLU()), "ends with a ReLU"),
         (lambda d: nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.Linear(64, d)), "purely linear"),
         (NoisyEncoder, "deterministic"),
+        (lambda d: nn.Sequential(*encoder_right(d), Apply(torch.sqrt)), "contains NaN"),
     ],
     ids=[
         "todo",
@@ -72,6 +84,7 @@ def test_make_encoder_right_answer_passes():
         "relu",
         "linear",
         "noisy",
+        "nan",
     ],  # fmt: skip
 )
 def test_make_encoder_mistakes(answer, diagnosis):
@@ -100,8 +113,22 @@ def test_make_decoder_right_answer_passes():
         (lambda d: decoder_right(d, tail=(nn.ReLU,)), "final ReLU does not cap"),
         (lambda d: decoder_right(d, hidden_act=False), "purely linear"),
         (lambda d: decoder_right(30), "latent_dim = 8 inputs"),
+        (lambda d: decoder_right(d, tail=(lambda: Apply(torch.sqrt), nn.Sigmoid)), "contains NaN"),
+        (lambda d: decoder_right(d, tail=(nn.Sigmoid, lambda: Apply(lambda x: 255 * x))), "× 255"),
+        (lambda d: decoder_right(d, tail=(lambda: nn.Softmax(dim=1),)), "Softmax"),
     ],
-    ids=["todo", "flat", "no-channel", "no-sigmoid", "relu-out", "linear", "fixed-size"],
+    ids=[
+        "todo",
+        "flat",
+        "no-channel",
+        "no-sigmoid",
+        "relu-out",
+        "linear",
+        "fixed-size",
+        "nan",
+        "scaled-sigmoid",
+        "softmax",
+    ],  # fmt: skip
 )
 def test_make_decoder_mistakes(answer, diagnosis):
     assert diagnosis in feedback(check.make_decoder, answer)
@@ -139,6 +166,10 @@ def per_image(per_pixel):
         (lambda r, x: F.binary_cross_entropy(r, x, reduction="sum") / len(x), "binary cross-entropy"),
         (lambda r, x: -loss_right(r, x), "wrong sign"),
         (lambda r, x: 2 * loss_right(r, x), "expected"),
+        (lambda r, x: per_image(r - x).sqrt().mean(), "contains NaN"),
+        (lambda r, x: loss_right(torch.sigmoid(r), x), "applied a sigmoid"),
+        (lambda r, x: F.binary_cross_entropy_with_logits(r, x, reduction="sum") / len(x), "with logits"),
+        (lambda r, x: loss_right(255 * r, 255 * x), "0–255 scale"),
     ],
     ids=[
         "todo",
@@ -154,6 +185,10 @@ def per_image(per_pixel):
         "bce",
         "sign",
         "other",
+        "nan",
+        "sigmoid",
+        "bce-logits",
+        "255",
     ],  # fmt: skip
 )
 def test_reconstruction_loss_mistakes(answer, diagnosis):
@@ -207,8 +242,9 @@ def test_encode_decode_right_answer_passes():
         (swapped, "order is swapped"),
         (decodes_zeros, "decode the codes you just computed"),
         (lambda m, x: m.encode(x.flatten(start_dim=1)), "raised ValueError"),
+        (lambda m, x: encode_decode_right(m, 255 * x), "rescaled images"),
     ],
-    ids=["todo", "one-thing", "train-mode", "grad", "swapped", "wrong-decode", "flat-input"],
+    ids=["todo", "one-thing", "train-mode", "grad", "swapped", "wrong-decode", "flat-input", "255"],
 )
 def test_encode_decode_mistakes(answer, diagnosis):
     assert diagnosis in feedback(check.encode_decode, answer)
@@ -241,8 +277,10 @@ def test_interpolate_codes_right_answer_passes():
             lambda a, b, n: interpolate_right(a, b, n) ** 1.0 + torch.tensor([[0.0], [1], [1], [1], [0]]),
             "evenly",
         ),
+        (lambda a, b, n: a + torch.arange(n)[:, None] * (b - a), "overshoots"),
+        (lambda a, b, n: a + (torch.arange(n) / (n - n))[:, None] * (b - a), "contains NaN and inf"),
     ],
-    ids=["todo", "transposed", "reversed", "arange", "too-few", "not-straight"],
+    ids=["todo", "transposed", "reversed", "arange", "too-few", "not-straight", "unscaled", "nan"],
 )
 def test_interpolate_codes_mistakes(answer, diagnosis):
     assert diagnosis in feedback(check.interpolate_codes, answer)

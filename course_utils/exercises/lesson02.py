@@ -52,6 +52,18 @@ def _forward(module: nn.Module, x: torch.Tensor, what: str, flatten_hint: str) -
         raise Mistake(f"{what} raised {type(exc).__name__}: {exc}.") from None
 
 
+def _expect_finite(values: torch.Tensor, what: str, cause: str) -> None:
+    """Name NaN and inf for what they are before any other test compares numbers (NaN ≠ NaN, so later tests
+    would blame a different cause, e.g. randomness or a missing activation)."""
+    values = values.detach()
+    if torch.isfinite(values).all():
+        return
+    kinds = " and ".join(
+        k for k, bad in (("NaN", torch.isnan(values)), ("inf", torch.isinf(values))) if bad.any()
+    )
+    raise Mistake(f"{what} contains {kinds} for ordinary finite inputs: {cause}")
+
+
 def _is_affine(f, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> bool:
     """An affine map satisfies f(a) − f(b) + f(c) = f(a − b + c); a network with a nonlinearity does not."""
     return close(f(a) - f(b) + f(c), f(a - b + c), atol=1e-4, rtol=1e-3)
@@ -88,6 +100,12 @@ def make_encoder(fn) -> str:
             raise Mistake(
                 f"for {N_IMAGES} images the codes should have shape ({N_IMAGES}, {latent_dim}), got {shape}."
             )
+        _expect_finite(
+            codes,
+            f"the code from make_encoder({latent_dim}) of images in [0, 1]",
+            "some operation is undefined there (the log or square root of a negative number, a division by "
+            "zero). nn.Linear and nn.ReLU alone cannot produce it.",
+        )
     if float(codes.min()) > 0 and float(codes.max()) < 1:
         raise Mistake(
             "every code value lies in (0, 1): the encoder ends with a Sigmoid. End it with a plain "
@@ -95,8 +113,9 @@ def make_encoder(fn) -> str:
         )
     if float(codes.min()) >= 0:
         raise Mistake(
-            "no code value is negative: the encoder ends with a ReLU, which wastes half of the code space "
-            "(and zeroes whole dimensions). End it with a plain nn.Linear."
+            "no code value is negative: the encoder ends with a ReLU, which confines the codes to the corner "
+            "where every coordinate is ≥ 0 (a 1/2^d share of the code space for d numbers) and can zero whole "
+            "dimensions. End it with a plain nn.Linear."
         )
     a, b, c = _images(seed=1), _images(seed=2), _images(seed=3)
     with torch.no_grad():
@@ -139,16 +158,34 @@ def make_decoder(fn) -> str:
             raise Mistake(
                 f"for {N_IMAGES} codes the decoder should return images ({N_IMAGES}, 1, 28, 28), got {shape}."
             )
+        _expect_finite(
+            out,
+            f"the image from make_decoder({latent_dim}) of finite codes",
+            "some operation is undefined there (the log or square root of a negative number, a division by "
+            "zero). nn.Linear, nn.ReLU and nn.Sigmoid alone cannot produce it.",
+        )
     lo, hi = float(out.min()), float(out.max())
     if lo < 0 or hi > 1:
+        if lo >= 0 and bool((out == 0).any()):
+            raise Mistake(
+                f"outputs reach {hi:.2f}, above 1, and some are exactly 0: a final ReLU does not cap values. "
+                "Pixels lie in [0, 1]: end the decoder with nn.Sigmoid()."
+            )
         if lo >= 0:
             raise Mistake(
-                f"outputs reach {hi:.2f}, above 1: a final ReLU does not cap values. Pixels lie in [0, 1]: "
-                "end the decoder with nn.Sigmoid()."
+                f"outputs range from {lo:.2f} to {hi:.2f}, above 1, but pixels lie in [0, 1]: end the decoder "
+                "with nn.Sigmoid(), and do not rescale its output (no × 255)."
             )
         raise Mistake(
             f"outputs range from {lo:.2f} to {hi:.2f}, but pixels lie in [0, 1]: end the decoder with "
             "nn.Sigmoid()."
+        )
+    flat = out.reshape(len(out), -1)
+    if close(flat.sum(dim=1), torch.ones(len(out))) or close(out.sum(dim=-1), torch.ones(out.shape[:-1])):
+        raise Mistake(
+            "the pixels of each image (or of each row) sum to 1: that is a Softmax, which makes the pixels share "
+            "one unit of brightness, so every pixel is nearly black. End with nn.Sigmoid(), which maps each "
+            "pixel to [0, 1] on its own."
         )
     a, b, c = (_codes(4, latent_dim, seed=s) for s in (2, 3, 4))
 
@@ -186,6 +223,12 @@ def reconstruction_loss(fn) -> str:
     if out.numel() != 1:
         raise Mistake(f"the loss should be one number (a 0-d tensor), got shape {tuple(out.shape)}.")
     value = out.detach().reshape(())
+    _expect_finite(
+        value,
+        "the loss of reconstructions and images in (0, 1)",
+        "some operation is undefined there (a square root or log of a negative number, e.g. of x̂ − x before "
+        "squaring it, or a division by zero). The squared error needs only -, ** 2, .sum and .mean.",
+    )
     if not out.requires_grad:
         raise Mistake(
             "the loss does not depend on the reconstructions through the graph (did you use .detach(), "
@@ -212,6 +255,18 @@ def reconstruction_loss(fn) -> str:
         "this is binary cross-entropy; the exercise asks for the squared error (x̂ − x) ** 2.": per_image_mean(
             bce
         ),
+        "this is binary cross-entropy with logits, applied to reconstructions that are already pixel values in "
+        "[0, 1] (the decoder ends with a sigmoid); the exercise asks for the squared error (x̂ − x) ** 2.": (
+            per_image_mean(
+                F.binary_cross_entropy_with_logits(reconstructions.detach(), images, reduction="none")
+            )
+        ),
+        "you applied a sigmoid to the reconstructions: they are already pixel values in [0, 1] (the decoder "
+        "ends with one). Compare them with the images as they are.": per_image_mean(
+            (torch.sigmoid(reconstructions.detach()) - images) ** 2
+        ),
+        "you put the pixels on the 0–255 scale (255² = 65,025× larger): the images and reconstructions are "
+        "already in [0, 1]; use them as they are.": expected * 255**2,
     }
     for advice, wrong in known.items():
         if close(value, wrong):
@@ -284,6 +339,13 @@ def encode_decode(fn) -> str:
         want_codes = model.encode(images)
         want_reconstructions = model.decode(want_codes)
     if not close(codes, want_codes):
+        with torch.no_grad():
+            rescaled = [model.encode(images * 255), model.encode(images / 255)]
+        if any(close(codes, r, atol=1e-4) for r in rescaled):
+            raise Mistake(
+                "the codes are those of rescaled images (× 255 or / 255): the images are already in [0, 1], "
+                "as the model was trained on them; encode them as they are."
+            )
         raise Mistake("the codes differ from model.encode(images).")
     if not close(reconstructions, want_reconstructions):
         raise Mistake(
@@ -308,8 +370,19 @@ def interpolate_codes(fn) -> str:
         raise Mistake(
             f"for 5 steps between codes of length 3 the result should be 5×3, got {tuple(out.shape)}."
         )
+    _expect_finite(
+        out,
+        "interpolate_codes(z_start, z_end, 5)",
+        "look at the fractions t: a division by zero (e.g. by steps − steps, or by steps − 1 with steps = 1)?",
+    )
     if close(out, expected):
         return "5 evenly spaced codes from z_start to z_end, both ends included."
+    t_raw = torch.arange(steps, dtype=torch.float32)[:, None]
+    if close(out, z_start + t_raw * (z_end - z_start)):
+        raise Mistake(
+            "the fractions run 0, 1, 2, … steps − 1 instead of 0 to 1, so the walk overshoots z_end: divide by "
+            "steps − 1, or use torch.linspace(0, 1, steps)."
+        )
     if close(out, expected.flip(0)):
         raise Mistake("the steps run backwards: the first row must be z_start and the last z_end.")
     t_open = (torch.arange(steps) / steps)[:, None]
