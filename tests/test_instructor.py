@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from course_utils import meta
 from course_utils.exercises.core import CHECKERS
 from course_utils.instructor import __main__ as cli
 from course_utils.instructor.catalog import sync_guide
@@ -40,6 +41,8 @@ from course_utils.instructor.layout import (
 )
 from course_utils.instructor.student import build_student_version, student_notebook
 from course_utils.instructor.tagging import tag_files, tag_notebook
+from course_utils.meta import colab_url
+from course_utils.notebook_template import SETUP_TAG, setup_source
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = lesson_notebooks(REPO / "notebooks")
@@ -241,12 +244,45 @@ def test_lesson_student_version_has_no_solution_and_a_stub_per_exercise(path):
             stub = student.cells[exercise.solution_index].source
             assert f'raise NotImplementedError("Exercise {exercise.exercise_id}: ' in stub
     assert len(student.cells) == len(nb.cells)
-    changed = {e.solution_index for e in find_exercises(nb)[0]} | {
-        i for i, cell in enumerate(nb.cells) if "HIDDEN TESTS" in cell.source
-    }
+    setup = next(i for i, c in enumerate(nb.cells) if SETUP_TAG in c.metadata.get("tags", []))
+    assert student.cells[setup].source == setup_source(student=True)
+    assert student.cells[0].source == nb.cells[0].source.replace(colab_url(path.name), student_url(path.name))
+    changed = {0, setup} | {e.solution_index for e in find_exercises(nb)[0]}
+    changed |= {i for i, cell in enumerate(nb.cells) if "HIDDEN TESTS" in cell.source}
     for index, (theirs, ours) in enumerate(zip(nb.cells, student.cells)):
-        if index not in changed:  # prose, setup cell, check cells: kept as they are
+        if index not in changed:  # prose, check cells: kept as they are
             assert ours.source == theirs.source, f"{path.name}, cell {index + 1} changed"
+
+
+def student_url(name: str) -> str:
+    return colab_url(name, student=True)
+
+
+@needs_nbgrader
+def test_no_student_notebook_links_to_an_instructor_notebook(tmp_path):
+    written = build_student_version(REPO / "notebooks", tmp_path / "student")
+    assert [p.name for p in written] == [p.name for p in LESSONS]
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        for location in meta.instructor_locations():
+            assert location not in text, f"{path.name} links to the instructor's notebooks ({location})"
+        assert meta.INSTALL_SPEC not in text, f"{path.name} installs from the instructor's branch"
+        student = read_notebook(path)
+        assert f"]({student_url(path.name)})" in student.cells[0].source  # the badge opens the student copy
+        assert meta.STUDENT_INSTALL_SPEC in text
+
+
+@needs_nbgrader
+def test_student_version_refuses_a_student_location_that_is_the_instructor_s(monkeypatch):
+    monkeypatch.setattr(meta, "STUDENT_REPOSITORY", meta.REPOSITORY)
+    monkeypatch.setattr(meta, "STUDENT_BRANCH", meta.BRANCH)
+    with pytest.raises(ValueError, match="would open the solutions"):
+        student_notebook(instructor_notebook())
+
+
+def test_every_lesson_names_its_lesson_in_its_metadata():
+    for path in LESSONS:
+        assert read_notebook(path).metadata.get("course") == {"lesson": path.name[:2]}, path.name
 
 
 # ---------------------------------------------------------------- nbgrader metadata
