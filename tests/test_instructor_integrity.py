@@ -291,3 +291,30 @@ def test_grade_command_strict_options(tmp_path, capsys):
     assert cli.main(["grade", str(junk), "--lesson", "02", "--no-strict", "--check-timeout", "5"]) == 0
     assert f"0 / {points('02'):g} points" in capsys.readouterr().out
     assert cli.parser().parse_args(["grade", str(junk)]).strict is True
+
+
+def test_the_grader_runs_the_instructor_s_hidden_tests_on_a_student_submission(tmp_path):
+    """A learner fills in the student version (no hidden tests in it); the grader runs the instructor's check cells,
+    hidden tests included. Here the instructor's hidden test for 00.1 fails on purpose, so its effect shows."""
+    source_nb = read_notebook(lesson("00"))
+    check_cell = next(
+        c for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex00_1_check"
+    )
+    assert "### BEGIN HIDDEN TESTS" in check_cell.source  # the lesson's real hidden test
+    check_cell.source = check_cell.source.replace(
+        "### END HIDDEN TESTS",
+        'assert flatten_batch(_images) is None, "hidden_test_ran"\n### END HIDDEN TESTS',
+    )
+    (tmp_path / "source").mkdir()
+    source = write(source_nb, tmp_path / "source" / lesson("00").name)
+    learner = student_notebook(read_notebook(lesson("00")), lesson("00").name)
+    assert "HIDDEN" not in nbformat.writes(learner)
+    for exercise_id in ("00.1", "00.2"):  # the learner writes the right answers into the stubs
+        solution_cell(learner, exercise_id).source = solution_cell(
+            read_notebook(lesson("00")), exercise_id
+        ).source
+    report = grade_notebook(write(learner, tmp_path / "alice.ipynb"), source=source)
+    grades = by_id(report)
+    assert grades["00.1"].status == FAILED and "hidden test then failed" in grades["00.1"].feedback
+    assert "hidden_test_ran" in grades["00.1"].feedback
+    assert grades["00.2"].status == PASSED
