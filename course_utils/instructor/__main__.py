@@ -4,6 +4,7 @@ python -m course_utils.instructor student-version OUT_DIR      # the learners' n
 python -m course_utils.instructor grade SUBMISSION.ipynb [--format md|json] [--fast] [--no-strict]
 python -m course_utils.instructor tag-nbgrader [--check] [NOTEBOOK ...]   # nbgrader metadata on exercises
 python -m course_utils.instructor sync [--check]   # tag-nbgrader on all lessons + the INSTRUCTORS.md table
+python -m course_utils.instructor nbgrader-course DIR [--lessons NN ...] [--full]   # an nbgrader course folder
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import List, Optional
 from .catalog import sync_guide
 from .grading import DEFAULT_CHECK_TIMEOUT, DEFAULT_MEMORY_GB, grade_notebooks
 from .layout import LayoutError, lesson_notebooks
+from .nbgrader_course import CourseFolderError, make_course
 from .student import NbgraderMissing, build_student_version
 from .tagging import tag_files
 
@@ -55,6 +57,19 @@ def _grade(args) -> int:
             print(f"{r.submission}: {r.score:g} / {r.max_score:g} points", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _nbgrader_course(args) -> int:
+    written = make_course(
+        args.folder, lessons=args.lessons, fast=not args.full, cell_timeout=args.cell_timeout
+    )
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"nbgrader course folder ready: cd {args.folder} && nbgrader generate_assignment lesson00 "
+        "(see INSTRUCTORS.md for release, collect and autograde)."
+    )
     return 0
 
 
@@ -153,6 +168,16 @@ def parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="only report what differs (exit 1 if anything does)"
     )
     sync.set_defaults(run=_sync)
+    course = commands.add_parser(
+        "nbgrader-course", help="create an nbgrader course folder (outside the repository) from the lessons"
+    )
+    course.add_argument("folder", type=Path, metavar="DIR")
+    course.add_argument("--lessons", nargs="+", metavar="NN", help="default: every lesson")
+    course.add_argument(
+        "--full", action="store_true", help="full mode (no COURSE_FAST) with a 1800 s cell limit"
+    )
+    course.add_argument("--cell-timeout", type=int, help="seconds per cell when nbgrader runs a notebook")
+    course.set_defaults(run=_nbgrader_course)
     return main
 
 
@@ -160,7 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (LayoutError, NbgraderMissing, FileNotFoundError, ValueError) as error:
+    except (LayoutError, NbgraderMissing, CourseFolderError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
