@@ -206,7 +206,9 @@ async def learner(hub: Hub, name: str, password: str, args, answers: Dict[str, D
     result["ok"] = True
 
 
-async def sample_memory(run: Path, peaks: Dict[str, int], totals: List, stop: asyncio.Event):
+async def sample_memory(
+    run: Path, peaks: Dict[str, int], totals: List, stop: asyncio.Event, low: asyncio.Event, floor_bytes: int
+):
     homes = str(run / "homes")
     while not stop.is_set():
         per_user: Dict[str, int] = {}
@@ -223,6 +225,8 @@ async def sample_memory(run: Path, peaks: Dict[str, int], totals: List, stop: as
             peaks[user] = max(peaks.get(user, 0), rss)
         memory = psutil.virtual_memory()
         totals.append((time.monotonic(), sum(per_user.values()), memory.total - memory.available))
+        if memory.available < floor_bytes and not low.is_set():
+            low.set()  # the machine is nearly full: stop adding work (main_async cancels the learners)
         try:
             await asyncio.wait_for(stop.wait(), 2.0)
         except asyncio.TimeoutError:
@@ -238,6 +242,18 @@ def folder_digest(folder: Path) -> str:
         if path.is_file():
             h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]
+
+
+def reset(run: Path) -> None:
+    """Start from a clean class: no learners' homes, hub database, hand-ins or collected files of an earlier run."""
+    import shutil
+
+    for path in (run / "homes", run / "course" / "submitted"):
+        shutil.rmtree(path, ignore_errors=True)
+    (run / "jupyterhub.sqlite").unlink(missing_ok=True)
+    for inbound in run.glob("exchange/*/inbound"):
+        for item in inbound.iterdir():
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
 def stop_leftovers(run: Path) -> int:
@@ -277,6 +293,7 @@ async def main_async(args) -> Dict:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    reset(run)
     data_before = folder_digest(run / "data")
     hub = Hub(f"http://127.0.0.1:{args.port}", service_token)
     report: Dict = {"users": args.users, "assignments": args.assignments, "learners": {}}
@@ -297,11 +314,28 @@ async def main_async(args) -> Dict:
         peaks: Dict[str, int] = {}
         totals: List = []
         stop = asyncio.Event()
-        sampler = asyncio.ensure_future(sample_memory(run, peaks, totals, stop))
+        low = asyncio.Event()
+        floor = int(args.memory_floor_gb * 2**30)
+        sampler = asyncio.ensure_future(sample_memory(run, peaks, totals, stop, low, floor))
         results = {name: {} for name in names}
         began = time.monotonic()
         tasks = [asyncio.ensure_future(learner(hub, n, password, args, answers, results[n])) for n in names]
-        done, pending = await asyncio.wait(tasks, timeout=args.max_seconds)
+        watcher = asyncio.ensure_future(low.wait())
+        working = set(tasks)
+        while working and not low.is_set():
+            remaining = args.max_seconds - (time.monotonic() - began)
+            if remaining <= 0:
+                break
+            finished, _ = await asyncio.wait(
+                working | {watcher}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            working -= finished
+        report["stopped_at_memory_floor"] = low.is_set()
+        if low.is_set():
+            report["running_when_stopped"] = sum(not t.done() for t in tasks)
+        watcher.cancel()
+        done = {t for t in tasks if t.done()}
+        pending = [t for t in tasks if not t.done()]
         for task in pending:
             task.cancel()
         report["wall_s"] = round(time.monotonic() - began, 1)
@@ -311,7 +345,12 @@ async def main_async(args) -> Dict:
             if task in done and task.exception() is not None:
                 results[name]["error"] = f"{type(task.exception()).__name__}: {task.exception()}"
             elif task in pending:
-                results[name]["error"] = f"not finished within {args.max_seconds:g} s"
+                why = (
+                    "stopped at the memory floor"
+                    if low.is_set()
+                    else f"not finished within {args.max_seconds:g} s"
+                )
+                results[name]["error"] = why
             results[name]["peak_rss_mb"] = round(peaks.get(name, 0) / 2**20)
         report["learners"] = results
         report["peak_all_learners_mb"] = round(max((t[1] for t in totals), default=0) / 2**20)
@@ -390,6 +429,10 @@ def summary(report: Dict) -> str:
             "learner's answers intact"
         )
     lines.append(f"shared data folder unchanged: {report.get('shared_data_unchanged')}")
+    if report.get("stopped_at_memory_floor"):
+        lines.append(
+            f"stopped at the memory floor with {report.get('running_when_stopped')} learners still working"
+        )
     errors = [f"{n}: {r['error']}" for n, r in report["learners"].items() if r.get("error")]
     lines += errors[:10]
     return "\n".join(lines)
@@ -406,6 +449,12 @@ def main(argv=None) -> int:
         "--max-seconds", type=float, default=1200.0, help="stop whatever is left after this long"
     )
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--memory-floor-gb",
+        type=float,
+        default=4.0,
+        help="stop the test when the machine has less than this much memory available (default 4)",
+    )
     parser.add_argument(
         "--grade", action="store_true", help="grade the collected hand-ins with the course's grader"
     )
