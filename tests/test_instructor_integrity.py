@@ -102,10 +102,18 @@ def reports(tmp_path_factory):
     student = write(
         student_notebook(read_notebook(lesson("00")), lesson("00").name), folder / "00_student.ipynb"
     )
-    # Every instructor notebook, A, B and a student version, in one sandbox (PyTorch is imported once).
-    graded = grade_notebooks([*LESSONS, patched, answer_key, student], fast=True)
+    # A patch of PyTorch through a local alias, which the scan cannot see: the snapshot of torch catches it.
+    alias = read_notebook(lesson("00"))
+    define(
+        alias,
+        "00.1",
+        "def flatten_batch(images):\n    t = torch\n    t.equal = lambda a, b: True\n    return images.reshape(len(images), -1)",
+    )
+    alias_path = write(alias, folder / "00_alias.ipynb")
+    # Every instructor notebook, A, B, a student version and the alias, in one sandbox (PyTorch is imported once).
+    graded = grade_notebooks([*LESSONS, patched, answer_key, student, alias_path], fast=True)
     out.update(zip([p.name for p in LESSONS], graded))
-    out["patched"], out["answer_key"], out["student"] = graded[-3:]
+    out["patched"], out["answer_key"], out["student"], out["alias"] = graded[-4:]
 
     welcome = read_notebook(lesson("00"))
     # C: an endless loop in 00.1 and a runaway allocation in 00.2, each costing its own exercise only.
@@ -172,6 +180,13 @@ def test_package_one_liners_and_a_patch_in_another_cell_score_zero(reports):
     # The patch in an added cell never ran: the wrong answer is graded as what it is.
     assert grades["03.3"].status == FAILED and grades["03.3"].points == 0
     assert "KL" in grades["03.3"].feedback or "kl" in grades["03.3"].feedback.lower()
+
+
+def test_a_library_patched_through_a_local_alias_is_caught_at_run_time(reports):
+    grades = by_id(reports["alias"])
+    assert grades["00.1"].status == FLAGGED and grades["00.1"].points == 0
+    assert "changed torch.equal while running" in grades["00.1"].feedback
+    assert grades["00.2"].status == PASSED  # its own process: the patch never reached it
 
 
 def test_a_crash_inside_pytorch_points_at_the_learner_s_line(reports):

@@ -109,10 +109,19 @@ def _changed(before: Dict[str, Dict[str, int]]) -> List[str]:
     for name, owner in _watched().items():
         now = vars(owner)
         for key, identity in before.get(name, {}).items():
-            if key.startswith("__") or (key in now and id(now[key]) == identity):
-                continue
-            module = getattr(now.get(key), "__module__", None)
-            if isinstance(module, str) and module.split(".")[0] == name.split(".")[0] != COURSE_PACKAGE:
+            if (key.startswith("__") and isinstance(owner, types.ModuleType)) or (
+                key in now and id(now[key]) == identity
+            ):
+                continue  # a module's own dunders (__warningregistry__, ...) change by themselves
+            value = now.get(key)
+            module = getattr(value, "__module__", None)
+            learners = str(getattr(getattr(value, "__code__", None), "co_filename", "")).startswith(
+                "<submission"
+            )
+            same_library = (
+                isinstance(module, str) and module.split(".")[0] == name.split(".")[0] != COURSE_PACKAGE
+            )
+            if same_library and not learners:
                 continue
             changed.append(f"{name}.{key}")
     return changed
