@@ -1,10 +1,12 @@
-"""Keep every lesson notebook's Colab badge, setup cell and diagrams in line with the repository.
+"""Keep every lesson notebook's Colab badge, setup cell, course metadata and diagrams in line with the repository.
 
     python -m course_utils.notebook_template            # rewrite the notebooks in notebooks/
     python -m course_utils.notebook_template --check    # only report what differs (exit 1 if anything does)
 
 The badge is the line starting ``[![Open In Colab]`` in the first (title) cell, pointing at ``meta.REPOSITORY``;
-the setup cell is the code cell tagged ``course-setup``.
+the setup cell is the code cell tagged ``course-setup``; the notebook metadata ``course.lesson`` ("03", from the
+file name) tells the grader which lesson a submission is, whatever its title cell says. The student version
+(``course_utils.instructor.student``) uses the same badge and setup cell, pointed at the student location.
 
 Diagrams: a markdown cell shows one by naming its file, ``![what it shows](assets/NAME.png)``, and this tool
 embeds the bytes of ``assets/NAME.png`` (drawn by ``assets/make_diagrams.py``) in the image itself, as a data URI
@@ -27,7 +29,7 @@ from typing import List, Optional, Tuple
 
 import nbformat
 
-from .meta import INSTALL_SPEC, colab_url
+from .meta import INSTALL_SPEC, STUDENT_INSTALL_SPEC, colab_url
 
 SETUP_TAG = "course-setup"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -59,16 +61,32 @@ import course_utils
 device = course_utils.setup(seed=0)"""
 
 
-def badge(notebook_filename: str) -> str:
-    """The Markdown of the "Open in Colab" badge for one notebook."""
+def badge(notebook_filename: str, student: bool = False) -> str:
+    """The Markdown of the "Open in Colab" badge for one notebook (of the student version if ``student``)."""
     return (
         "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-        f"({colab_url(notebook_filename)})"
+        f"({colab_url(notebook_filename, student=student)})"
     )
 
 
-def setup_source() -> str:
-    return SETUP_SOURCE.replace("{install}", INSTALL_SPEC)
+def setup_source(student: bool = False) -> str:
+    """The setup cell's code; the student version installs the package from the student location."""
+    return SETUP_SOURCE.replace("{install}", STUDENT_INSTALL_SPEC if student else INSTALL_SPEC)
+
+
+def lesson_metadata(notebook_filename: str) -> dict:
+    """The notebook-level metadata that names the lesson (``{"lesson": "03"}``), read by the grader."""
+    return {"lesson": notebook_filename[:2]}
+
+
+def point_at_student_location(nb: nbformat.NotebookNode, notebook_filename: str) -> None:
+    """Rewrite a notebook's badge and setup cell (in place) to the student location of ``course_utils.meta``."""
+    title = nb.cells[0] if nb.cells else None
+    if title is not None and title.cell_type == "markdown" and BADGE_PATTERN.search(title.source):
+        title.source = BADGE_PATTERN.sub(badge(notebook_filename, student=True), title.source, count=1)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and SETUP_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.source = setup_source(student=True)
 
 
 def embedded(alt: str, name: str, png: bytes) -> str:
@@ -133,6 +151,9 @@ def sync_notebook(path: Path, write: bool = True, assets: Optional[Path] = None)
         nb.metadata.pop("jupytext", None)
         nb.metadata["kernelspec"] = dict(KERNELSPEC)
         nb.metadata.setdefault("language_info", {"name": "python"})
+    if nb.metadata.get("course") != lesson_metadata(path.name):
+        problems.append(f"{path.name}: notebook metadata 'course' should be {lesson_metadata(path.name)}")
+        nb.metadata["course"] = lesson_metadata(path.name)
     title = nb.cells[0] if nb.cells else None
     if title is None or title.cell_type != "markdown" or not BADGE_PATTERN.search(title.source):
         problems.append(f"{path.name}: the first cell must be the title with an 'Open In Colab' badge line")

@@ -14,6 +14,7 @@ Every check that runs is appended to ``RESULTS``, which the grader reads after e
 from __future__ import annotations
 
 import functools
+import sysconfig
 import traceback
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
@@ -97,13 +98,26 @@ def exercise(exercise_id: str, name: str, points: float = 1.0) -> Callable:
     return register
 
 
+def _is_library(filename: str) -> bool:
+    """True for installed libraries' and Python's own files (PyTorch, the standard library), not a learner's."""
+    return any(part in filename for part in ("site-packages", "dist-packages")) or filename.startswith(
+        _STDLIB
+    )
+
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
+
+
 def _learner_line(exc: BaseException) -> str:
-    """The last line of the learner's own code in a traceback (not the package's), for a precise hint."""
+    """The last line of the learner's own code in a traceback (not the package's, nor PyTorch's), for a hint."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if "course_utils" not in f.filename]
     if not frames:
         return ""
-    frame = frames[-1]
-    return f" (in {frame.name}, at `{(frame.line or '').strip()}`)"
+    frame = ([f for f in frames if not _is_library(f.filename)] or frames)[-1]
+    where = (
+        f", {frame.filename[1:-1]} line {frame.lineno}" if frame.filename.startswith("<submission") else ""
+    )
+    return f" (in {frame.name}, at `{(frame.line or '').strip()}`{where})"
 
 
 def call(fn: Callable, *args, what: Optional[str] = None, **kwargs):

@@ -1,9 +1,10 @@
 """Instructor commands (see INSTRUCTORS.md):
 
 python -m course_utils.instructor student-version OUT_DIR      # the learners' notebooks, solutions removed
-python -m course_utils.instructor grade SUBMISSION.ipynb [--format md|json] [--timeout S] [--fast]
+python -m course_utils.instructor grade SUBMISSION.ipynb [--format md|json] [--fast] [--no-strict]
 python -m course_utils.instructor tag-nbgrader [--check] [NOTEBOOK ...]   # nbgrader metadata on exercises
 python -m course_utils.instructor sync [--check]   # tag-nbgrader on all lessons + the INSTRUCTORS.md table
+python -m course_utils.instructor nbgrader-course DIR [--lessons NN ...] [--full]   # an nbgrader course folder
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import List, Optional
 
 from .catalog import sync_guide
-from .grading import grade_notebook
+from .grading import DEFAULT_CHECK_TIMEOUT, DEFAULT_MEMORY_GB, grade_notebooks
 from .layout import LayoutError, lesson_notebooks
+from .nbgrader_course import CourseFolderError, make_course
 from .student import NbgraderMissing, build_student_version
 from .tagging import tag_files
 
@@ -34,17 +36,16 @@ def _student_version(args) -> int:
 
 
 def _grade(args) -> int:
-    reports = []
-    for submission in args.submissions:
-        report = grade_notebook(
-            submission,
-            timeout=args.timeout,
-            cell_timeout=args.cell_timeout,
-            fast=args.fast,
-            lesson=args.lesson,
-            source=args.source,
-        )
-        reports.append(report)
+    reports = grade_notebooks(
+        args.submissions,
+        timeout=args.timeout,
+        check_timeout=args.check_timeout,
+        memory_gb=args.memory_gb,
+        fast=args.fast,
+        lesson=args.lesson,
+        source=args.source,
+        strict=args.strict,
+    )
     if args.format == "json":
         data = [r.to_dict() for r in reports] if len(reports) > 1 else reports[0].to_dict()
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -56,6 +57,19 @@ def _grade(args) -> int:
             print(f"{r.submission}: {r.score:g} / {r.max_score:g} points", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _nbgrader_course(args) -> int:
+    written = make_course(
+        args.folder, lessons=args.lessons, fast=not args.full, cell_timeout=args.cell_timeout
+    )
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"nbgrader course folder ready: cd {args.folder} && nbgrader generate_assignment lesson00 "
+        "(see INSTRUCTORS.md for release, collect and autograde)."
+    )
     return 0
 
 
@@ -104,17 +118,38 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path, nargs="+", metavar="SUBMISSION.ipynb")
     grade.add_argument("--format", choices=("md", "json"), default="md")
     grade.add_argument(
-        "--timeout", type=float, default=600, help="seconds for the whole notebook (default 600)"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds for the whole submission (default: from the limits)",
     )
     grade.add_argument(
-        "--cell-timeout", type=float, default=None, help="seconds per cell (default: --timeout)"
+        "--check-timeout",
+        "--cell-timeout",
+        type=float,
+        default=DEFAULT_CHECK_TIMEOUT,
+        help=f"seconds per exercise (default {DEFAULT_CHECK_TIMEOUT:g})",
+    )
+    grade.add_argument(
+        "--memory-gb",
+        type=float,
+        default=DEFAULT_MEMORY_GB,
+        help=f"memory per exercise in GiB (default {DEFAULT_MEMORY_GB:g})",
     )
     grade.add_argument("--fast", action="store_true", help="run in the course's fast mode (COURSE_FAST=1)")
     grade.add_argument(
-        "--lesson", help="lesson number NN whose exercises to expect (default: from the title)"
+        "--lesson", help="lesson number NN (default: the notebook's metadata, else its file name)"
     )
     grade.add_argument(
-        "--source", type=Path, help="instructor's notebook: its check cells replace the submission's"
+        "--source",
+        type=Path,
+        help="the instructor's notebook or folder of notebooks (default: this repository's notebooks/)",
+    )
+    grade.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a flagged exercise scores 0 (default); --no-strict only reports the findings",
     )
     grade.add_argument("--output", "-o", type=Path, help="write the report here instead of printing it")
     grade.set_defaults(run=_grade)
@@ -133,6 +168,16 @@ def parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="only report what differs (exit 1 if anything does)"
     )
     sync.set_defaults(run=_sync)
+    course = commands.add_parser(
+        "nbgrader-course", help="create an nbgrader course folder (outside the repository) from the lessons"
+    )
+    course.add_argument("folder", type=Path, metavar="DIR")
+    course.add_argument("--lessons", nargs="+", metavar="NN", help="default: every lesson")
+    course.add_argument(
+        "--full", action="store_true", help="full mode (no COURSE_FAST) with a 1800 s cell limit"
+    )
+    course.add_argument("--cell-timeout", type=int, help="seconds per cell when nbgrader runs a notebook")
+    course.set_defaults(run=_nbgrader_course)
     return main
 
 
@@ -140,7 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (LayoutError, NbgraderMissing, FileNotFoundError, ValueError) as error:
+    except (LayoutError, NbgraderMissing, CourseFolderError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -1,76 +1,103 @@
-"""Grade a learner's submitted notebook without nbgrader.
+"""Grade a learner's submitted notebook without nbgrader, so that code in the submission cannot fake a grade.
 
-The notebook runs top to bottom in a fresh kernel (errors allowed, so later exercises still run; a time limit per
-cell and in total). Before the learner's cells, the grader runs one cell of its own that makes the kernel write
-every ``CheckResult`` to a file as it is recorded, so results survive a crash, an endless loop or a dead kernel.
-After each cell the grader reads the new results and attributes them to that cell: an exercise's grade is what
-its own check cell recorded (a checker demonstrated elsewhere, e.g. on a wrong answer in a ``try``, does not
-count). A check cell that raises anything else after its checker passed (e.g. a hidden test) fails the exercise,
-as in nbgrader.
+The authoritative check of each exercise runs in a fresh process of its own (``sandbox``) that executes only
 
-Whatever the submission does, the result is a :class:`GradeReport`, never an exception.
+1. the trusted imports: the top-level ``import`` lines of the *instructor's* notebook (not the submission's),
+   after the pristine checkers were imported;
+2. the submission's solution cells (nbgrader's ``exNN_k_solution`` cells, or the code cell just before an
+   exercise's check cell), in notebook order, up to this exercise's own;
+3. the instructor's check cell for the exercise, hidden tests included, with ``check`` bound to the pristine
+   checkers.
+
+Nothing else in the submission runs: a cell that patches ``check`` elsewhere has no effect, and a patch inside a
+solution cell is caught by the integrity scan (``integrity``), which flags a solution that uses the answer key
+(``course_utils``) or tampers with the checker or libraries. Under ``strict`` (the default) a flagged exercise
+scores 0 and the report says why. Each exercise has a time and a memory limit of its own, so an endless loop or
+a runaway allocation costs that exercise only, and the report names it.
+
+Which lesson a submission is comes from ``--lesson``, else the notebook metadata ``course.lesson`` (written by
+``python -m course_utils.notebook_template``), else the file name (``03_*.ipynb``); never from the title cell.
+Whatever the submission is, the result is a :class:`GradeReport`, never an exception.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
-import shutil
+import re
+import secrets
+import signal
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import nbformat
 
-from .layout import Exercise, checkers, exercise_sort_key, find_exercises, lesson_number
+from .integrity import scan_solution
+from .layout import (
+    Exercise,
+    checker_call,
+    checkers,
+    exercise_sort_key,
+    find_exercises,
+    lesson_notebooks,
+    python_source,
+)
 
 PASSED, FAILED, NOT_CHECKED = "passed", "failed", "not checked"
-TIMEOUT_ERROR = "CellTimeoutError"
-
-RECORDER_SOURCE = """\
-import course_utils.exercises.core as _grader_core
-
-
-class _GraderRecorder(list):
-    def append(self, result):
-        import json
-
-        super().append(result)
-        record = {{
-            "exercise_id": result.exercise_id, "name": result.name, "passed": bool(result.passed),
-            "message": str(result.message), "points": float(result.points), "max_points": float(result.max_points),
-        }}
-        with open({path!r}, "a", encoding="utf-8") as file:
-            file.write(json.dumps(record) + "\\n")
-
-
-_grader_core.RESULTS = _GraderRecorder(_grader_core.RESULTS)
-del _GraderRecorder, _grader_core
-"""
+FLAGGED, TIMED_OUT, OUT_OF_MEMORY, ERROR = "flagged", "timed out", "out of memory", "error"
+MARKS = {
+    PASSED: "✅ passed",
+    FAILED: "❌ failed",
+    NOT_CHECKED: "⚠️ not checked",
+    FLAGGED: "🚩 flagged",
+    TIMED_OUT: "⏱️ timed out",
+    OUT_OF_MEMORY: "💥 out of memory",
+    ERROR: "💥 error",
+}
+SANDBOX_STATUS = {
+    "passed": PASSED,
+    "failed": FAILED,
+    "flagged": FLAGGED,
+    "timeout": TIMED_OUT,
+    "memory": OUT_OF_MEMORY,
+    "error": ERROR,
+}
+DEFAULT_CHECK_TIMEOUT = (
+    60.0  # seconds per exercise: the checks take a second or two; training is never graded
+)
+DEFAULT_MEMORY_GB = 2.0  # per exercise, above what importing PyTorch and the course already takes
+SANDBOX_STARTUP_SECONDS = 120.0  # importing PyTorch on a busy machine
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+GRADE_ID = re.compile(r"^ex(\d+)_(\d+)_(solution|check)$")
 
 
 @dataclass
 class ExerciseGrade:
     exercise_id: str
     name: str
-    status: str  # passed, failed or not checked
+    status: str  # one of MARKS
     points: float
     max_points: float
     feedback: str
+    flags: List[str] = field(default_factory=list)  # integrity findings (zero points under strict grading)
 
 
 @dataclass
 class GradeReport:
-    """The grade of one submission: one line per exercise, and what went wrong while running it."""
+    """The grade of one submission: one line per exercise, and what went wrong while grading it."""
 
     submission: str
     exercises: List[ExerciseGrade] = field(default_factory=list)
-    problems: List[str] = field(default_factory=list)  # the run itself: unreadable, timeouts, dead kernel
-    cell_errors: List[str] = field(default_factory=list)  # other cells that raised
+    problems: List[str] = field(default_factory=list)  # the run itself: unreadable file, timeouts, crashes
+    cell_errors: List[str] = field(default_factory=list)  # solution cells that raised or were not run
     seconds: float = 0.0
+    lesson: Optional[str] = None
 
     @property
     def score(self) -> float:
@@ -83,6 +110,7 @@ class GradeReport:
     def to_dict(self) -> Dict:
         return {
             "submission": self.submission,
+            "lesson": self.lesson,
             "score": self.score,
             "max_score": self.max_score,
             "exercises": [asdict(e) for e in self.exercises],
@@ -100,22 +128,21 @@ class GradeReport:
             f"# Grade report: {Path(self.submission).name}",
             "",
             f"**Score: {_fmt(self.score)} / {_fmt(self.max_score)} points** ({passed} of {len(self.exercises)} "
-            f"exercises passed; run took {self.seconds:.1f} s)",
+            f"exercises passed; grading took {self.seconds:.1f} s)",
             "",
         ]
         if self.exercises:
             lines += ["| Exercise | Function | Result | Points | Feedback |", "|---|---|---|---:|---|"]
-            marks = {PASSED: "✅ passed", FAILED: "❌ failed", NOT_CHECKED: "⚠️ not checked"}
             for e in self.exercises:
                 lines.append(
-                    f"| {e.exercise_id} | `{e.name}` | {marks[e.status]} | {_fmt(e.points)} / {_fmt(e.max_points)} "
-                    f"| {_cell_text(e.feedback)} |"
+                    f"| {e.exercise_id} | `{e.name}` | {MARKS.get(e.status, e.status)} | {_fmt(e.points)} / "
+                    f"{_fmt(e.max_points)} | {_cell_text(e.feedback)} |"
                 )
         else:
-            lines.append("No exercise found in this submission.")
+            lines.append("No exercise found for this submission (give `--lesson NN`).")
         for title, items in (
-            ("Problems while running", self.problems),
-            ("Errors in other cells", self.cell_errors),
+            ("Problems while grading", self.problems),
+            ("Solution cells that raised or were not run", self.cell_errors),
         ):
             if items:
                 lines += ["", f"## {title}", ""] + [f"- {item}" for item in items]
@@ -132,257 +159,344 @@ def _cell_text(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _first_line(source: str, width: int = 60) -> str:
-    line = next((s.strip() for s in source.splitlines() if s.strip()), "")
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
-def _error_of(cell: nbformat.NotebookNode) -> Optional[Dict]:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            return output
-    return None
-
-
-def _error_text(error: Dict) -> str:
-    value = " ".join(str(error.get("evalue", "")).split())
-    value = value if len(value) <= 300 else value[:299] + "…"
-    return f"{error.get('ename', 'Error')}: {value}" if value else str(error.get("ename", "Error"))
-
-
-def _current_python_kernel_manager():
-    """A kernel manager class that starts this very Python (the one that has course_utils), whatever
-    kernelspecs are installed, like nbval's --nbval-current-env."""
-    from jupyter_client import AsyncKernelManager
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from traitlets import default
-
-    class CurrentPythonSpecs(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-            return KernelSpec(
-                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                display_name="Python (course grader)",
-                language="python",
-            )
-
-    class CurrentPythonKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _current_python_specs(self) -> KernelSpecManager:
-            return CurrentPythonSpecs(data_dir=self.data_dir)
-
-    return CurrentPythonKernelManager
-
-
-class _Run:
-    """Executes a notebook cell by cell and collects, per cell, the check results it recorded."""
-
-    def __init__(self, nb, workdir: Path, timeout: float, cell_timeout: float, env: Dict[str, str]):
-        from nbclient import NotebookClient
-
-        self.nb, self.env, self.problems = nb, env, []
-        self.recorder = nbformat.v4.new_code_cell("")  # cell 0 of the run; the learner's cells follow it
-        running = nbformat.v4.new_notebook(cells=[self.recorder, *nb.cells], metadata=nb.metadata)
-        self.results_by_cell: Dict[int, List[Dict]] = {}
-        self.timed_out: set = set()  # indices of the learner's cells interrupted at their time limit
-        self.deadline = time.monotonic() + timeout
-        self.timeout, self.cell_timeout = timeout, cell_timeout
-        self.results_file = Path(tempfile.mkdtemp(prefix="course-grade-")) / "results.jsonl"
-        self.results_file.touch()
-        self.client = NotebookClient(
-            running,
-            kernel_name="python3",
-            kernel_manager_class=_current_python_kernel_manager(),
-            timeout_func=self._cell_limit,
-            on_cell_executed=self._note_timeout,
-            allow_errors=True,
-            interrupt_on_timeout=True,
-            error_on_timeout={"ename": TIMEOUT_ERROR, "evalue": "", "traceback": []},
-            shutdown_kernel="immediate",
-            startup_timeout=120,
-            resources={"metadata": {"path": str(workdir)}},
-        )
-
-    def _cell_limit(self, cell) -> int:
-        remaining = self.deadline - time.monotonic()
-        limit = remaining if cell is self.recorder else min(self.cell_timeout, remaining)  # it imports torch
-        return max(1, int(limit + 0.999))
-
-    def _note_timeout(self, cell, cell_index: int, execute_reply) -> None:
-        if (execute_reply or {}).get("content", {}).get("ename") == TIMEOUT_ERROR:
-            self.timed_out.add(cell_index - 1)
-
-    def _new_results(self, already: int) -> List[Dict]:
-        records = []
-        for line in self.results_file.read_text(encoding="utf-8").splitlines()[already:]:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                records.append({})  # keep the count right; an unreadable record grades nothing
-        return records
-
-    def execute(self) -> None:
-        from nbclient.exceptions import DeadKernelError
-
-        recorder = self.recorder
-        recorder.source = RECORDER_SOURCE.format(path=str(self.results_file))
-        seen = 0
-        try:
-            with self.client.setup_kernel(env=self.env):
-                self.client.execute_cell(recorder, 0)
-                error = _error_of(recorder)
-                if error:
-                    self.problems.append(f"The grader could not watch the checkers: {_error_text(error)}")
-                    return
-                for index, cell in enumerate(self.nb.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    if time.monotonic() >= self.deadline:
-                        self.problems.append(
-                            f"The time limit of {self.timeout:g} s was reached before cell {index + 1}; "
-                            "it and the cells after it were not run."
-                        )
-                        break
-                    try:
-                        self.client.execute_cell(cell, index + 1)
-                    except DeadKernelError:
-                        self.problems.append(
-                            f"The kernel died while running cell {index + 1} (`{_first_line(cell.source)}`); "
-                            "the cells after it were not run."
-                        )
-                        break
-                    finally:
-                        new = self._new_results(seen)
-                        seen += len(new)
-                        self.results_by_cell[index] = new
-                    if index in self.timed_out:
-                        self.problems.append(
-                            f"Cell {index + 1} (`{_first_line(cell.source)}`) ran past its time limit "
-                            f"({min(self.cell_timeout, self.timeout):g} s per cell) and was interrupted."
-                        )
-        except Exception as error:  # a kernel that cannot start, a broken connection: report, do not crash
-            self.problems.append(f"Running the notebook stopped: {type(error).__name__}: {_one_line(error)}")
-        finally:
-            shutil.rmtree(self.results_file.parent, ignore_errors=True)
-
-
-def _expected_exercises(found: List[Exercise], nb, lesson: Optional[str]) -> List[Dict]:
-    """The exercises to grade: those with a check cell in the submission, plus every registered exercise of the
-    notebook's lesson (from the title ``# NN · ...`` or ``lesson``), so a deleted check cell still counts."""
-    known = {info.exercise_id: (name, info.points) for name, info in checkers().items()}
-    wanted: Dict[str, Dict] = {}
-    for exercise in found:
-        wanted.setdefault(exercise.exercise_id, {"name": exercise.checker, "points": exercise.points})
-    lesson = lesson or lesson_number(nb)
-    if lesson:
-        for exercise_id, (name, points) in known.items():
-            if exercise_id.split(".")[0] == lesson:
-                wanted.setdefault(exercise_id, {"name": name, "points": points})
-    return [{"id": k, **v} for k, v in sorted(wanted.items(), key=lambda item: exercise_sort_key(item[0]))]
-
-
-def _grade_exercise(expected: Dict, exercise: Optional[Exercise], nb, run: _Run) -> ExerciseGrade:
-    def grade(status: str, feedback: str, points: float = 0.0) -> ExerciseGrade:
-        return ExerciseGrade(
-            expected["id"], expected["name"], status, points, float(expected["points"]), feedback
-        )
-
-    if exercise is None:
-        return grade(
-            NOT_CHECKED, f"no check cell for this exercise (expected `check.{expected['name']}(...)`)."
-        )
-    cell = nb.cells[exercise.check_index]
-    mine = [
-        r for r in run.results_by_cell.get(exercise.check_index, []) if r.get("exercise_id") == expected["id"]
-    ]
-    error = _error_of(cell)
-    if exercise.check_index not in run.results_by_cell:
-        return grade(NOT_CHECKED, f"the check cell (cell {exercise.check_index + 1}) was not run.")
-    if not mine:
-        reason = f"its check cell raised {_error_text(error)}" if error else "its check cell recorded nothing"
-        return grade(FAILED, f"no result: {reason}.")
-    result = mine[-1]
-    if not result.get("passed"):
-        return grade(FAILED, result.get("message", ""))
-    if error and error.get("ename") != "ExerciseFailed":
-        return grade(FAILED, f"the checker passed, but the check cell then raised {_error_text(error)}.")
-    return grade(PASSED, result.get("message", ""), float(expected["points"]))
-
-
-def grade_notebook(
-    path: Path,
-    timeout: float = 600,
-    cell_timeout: Optional[float] = None,
-    fast: bool = False,
-    lesson: Optional[str] = None,
-    source: Optional[Path] = None,
-    extra_env: Optional[Dict[str, str]] = None,
-) -> GradeReport:
-    """Run a submission in a fresh kernel and grade each exercise; never raises for a bad submission.
-
-    ``timeout`` bounds the whole run, ``cell_timeout`` each cell (default: ``timeout``). ``fast`` runs it in the
-    course's fast mode (``COURSE_FAST=1``). ``source``: the instructor's notebook, whose check cells (with their
-    hidden tests) replace the submission's, so edited or deleted check cells cannot change the grade.
-    """
-    path = Path(path)
-    report = GradeReport(submission=str(path))
-    started = time.monotonic()
-    try:
-        nb = nbformat.read(str(path), as_version=4)
-        if not isinstance(nb.get("cells"), list):
-            raise ValueError("it has no list of cells")
-    except Exception as error:
-        report.problems.append(
-            f"Not a readable Jupyter notebook ({type(error).__name__}: {_one_line(error)})."
-        )
-        return report
-    try:
-        if source is not None:
-            report.problems.extend(_restore_check_cells(nb, Path(source)))
-        found, _ = find_exercises(nb)
-        by_id = {}
-        for exercise in found:
-            by_id.setdefault(exercise.exercise_id, exercise)
-        env = dict(os.environ, **(extra_env or {}))
-        if fast:
-            env["COURSE_FAST"] = "1"
-        run = _Run(nb, path.resolve().parent, timeout, cell_timeout or timeout, env)
-        run.execute()
-        report.problems.extend(run.problems)
-        check_cells = {e.check_index for e in found}
-        for index in sorted(run.results_by_cell):
-            error = _error_of(nb.cells[index])
-            if error and index not in check_cells and index not in run.timed_out:
-                report.cell_errors.append(
-                    f"cell {index + 1} (`{_first_line(nb.cells[index].source)}`): {_error_text(error)}"
-                )
-        report.exercises = [
-            _grade_exercise(expected, by_id.get(expected["id"]), nb, run)
-            for expected in _expected_exercises(found, nb, lesson)
-        ]
-    except Exception as error:  # a bug of ours must still leave the instructor with a report
-        report.problems.append(f"The grader failed: {type(error).__name__}: {_one_line(error)}")
-    report.seconds = time.monotonic() - started
-    return report
-
-
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-def _restore_check_cells(nb, source: Path) -> List[str]:
-    """Put the instructor's check cells (hidden tests included) in place of the submission's, by exercise id."""
-    original = nbformat.read(str(source), as_version=4)
-    theirs = {e.exercise_id: e for e in find_exercises(original)[0]}
-    problems = []
-    for exercise in find_exercises(nb)[0]:
-        if exercise.exercise_id in theirs:
-            nb.cells[exercise.check_index].source = original.cells[
-                theirs[exercise.exercise_id].check_index
-            ].source
-    missing = sorted(set(theirs) - {e.exercise_id for e in find_exercises(nb)[0]}, key=exercise_sort_key)
-    if missing:
-        problems.append(
-            "The submission has no check cell for exercise(s) " + ", ".join(missing) + " (deleted or edited)."
+# ---------------------------------------------------------------- which lesson, which exercises, which cells
+
+
+def notebook_lesson(nb) -> Optional[str]:
+    """The lesson "NN" from the notebook metadata ``course.lesson``, or None."""
+    course = (nb.get("metadata") or {}).get("course") if isinstance(nb, dict) else None
+    lesson = course.get("lesson") if isinstance(course, dict) else None
+    return str(lesson) if isinstance(lesson, (str, int)) and re.fullmatch(r"\d{2}", str(lesson)) else None
+
+
+def _file_lesson(path: Path) -> Optional[str]:
+    match = re.match(r"^(\d{2})_", path.name)
+    return match.group(1) if match else None
+
+
+def _instructor_source(source: Optional[Path], lesson: Optional[str]):
+    """The instructor's notebook for the lesson (from a file, a folder, or the repository's), or None."""
+    folder = REPO_NOTEBOOKS if source is None else Path(source)
+    if folder.is_file():
+        return nbformat.read(str(folder), as_version=4)
+    if lesson is None or not folder.is_dir():
+        return None
+    matches = [p for p in lesson_notebooks(folder) if p.name.startswith(f"{lesson}_")]
+    return nbformat.read(str(matches[0]), as_version=4) if matches else None
+
+
+def expected_exercises(lesson: Optional[str], *found: List[Exercise]) -> List[Dict]:
+    """Every registered exercise of the lesson, plus any exercise found in the notebooks, in order."""
+    known = {info.exercise_id: (name, info.points) for name, info in checkers().items()}
+    wanted: Dict[str, Dict] = {}
+    if lesson:
+        for exercise_id, (name, points) in known.items():
+            if exercise_id.split(".")[0] == lesson:
+                wanted[exercise_id] = {"name": name, "points": float(points)}
+    for exercises in found:
+        for exercise in exercises:
+            wanted.setdefault(
+                exercise.exercise_id, {"name": exercise.checker, "points": float(exercise.points)}
+            )
+    return [{"id": k, **v} for k, v in sorted(wanted.items(), key=lambda item: exercise_sort_key(item[0]))]
+
+
+def submission_cells(nb) -> Tuple[Dict[str, List[int]], Dict[str, int]]:
+    """(solution cells, check cell) per exercise id of a submission.
+
+    A solution cell is a code cell whose nbgrader ``grade_id`` is ``exNN_k_solution``; where an exercise has none
+    (metadata removed), it is the code cell just before the exercise's check cell. A check cell is the cell tagged
+    ``exNN_k_check`` or the first cell starting with ``check.<name>(...)``.
+    """
+    ids_by_checker = {name: info.exercise_id for name, info in checkers().items()}
+    solutions: Dict[str, List[int]] = {}
+    checks: Dict[str, int] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        grade_id = str(((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id", ""))
+        match = GRADE_ID.match(grade_id)
+        exercise_id = f"{match.group(1)}.{match.group(2)}" if match else None
+        if match and match.group(3) == "solution":
+            solutions.setdefault(exercise_id, []).append(index)
+            continue
+        name = checker_call(cell.source)
+        if match and match.group(3) == "check":
+            checks.setdefault(exercise_id, index)
+        elif name in ids_by_checker:
+            checks.setdefault(ids_by_checker[name], index)
+    check_cells = set(checks.values())
+    for exercise_id, check_index in checks.items():
+        if exercise_id in solutions:
+            continue
+        before = [
+            i for i in range(check_index) if nb.cells[i].get("cell_type") == "code" and i not in check_cells
+        ]
+        if before:
+            solutions[exercise_id] = [before[-1]]
+    return solutions, checks
+
+
+def trusted_imports(nb, skip: set) -> List[str]:
+    """The top-level ``import``/``from`` statements of a notebook's code cells, except the cells in ``skip``."""
+    statements: List[str] = []
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code" or index in skip:
+            continue
+        try:
+            tree = ast.parse(python_source(cell.source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not (
+                isinstance(node, ast.ImportFrom) and node.module == "__future__"
+            ):
+                statement = ast.unparse(node)
+                if statement not in statements:
+                    statements.append(statement)
+    return statements
+
+
+def _bound_names(statements: List[str]) -> set:
+    names = set()
+    for statement in statements:
+        for node in ast.parse(statement).body:
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+    return names
+
+
+# ---------------------------------------------------------------- running the sandbox
+
+
+def _run_sandbox(job: Dict, env: Dict[str, str], timeout: float) -> Tuple[List[Dict], List[str]]:
+    """Run the sandbox launcher on one job; return its JSON records and the problems of the run itself."""
+    problems: List[str] = []
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as workdir:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "course_utils.instructor.sandbox"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=workdir,
+            env=env,
+            text=True,
+            start_new_session=True,  # one process group: the launcher and its children are stopped together
         )
-    return problems
+        try:
+            out, err = process.communicate(json.dumps(job), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            out, err = process.communicate()
+            problems.append(f"Grading stopped at its total time limit of {timeout:g} s.")
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # nothing left behind
+            except (ProcessLookupError, PermissionError):
+                pass
+    records = []
+    for line in (out or "").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    if process.returncode not in (0, None) and not problems:
+        tail = " ".join((err or "").strip().splitlines()[-1:])
+        problems.append(f"The grading sandbox stopped (exit status {process.returncode}). {tail}".strip())
+    return records, problems
+
+
+@dataclass
+class _Submission:
+    """One submission on its way through the grader: its report so far and what the sandbox must run."""
+
+    report: GradeReport
+    started: float
+    expected: List[Dict] = field(default_factory=list)
+    grades: Dict[str, ExerciseGrade] = field(default_factory=dict)  # decided without running anything
+    job: Optional[Dict] = None  # imports and exercises for the sandbox
+
+
+def grade_notebook(path: Path, **options) -> GradeReport:
+    """Grade one submission; see :func:`grade_notebooks` for the options. Never raises for a bad submission."""
+    return grade_notebooks([path], **options)[0]
+
+
+def grade_notebooks(
+    paths: List[Path],
+    timeout: Optional[float] = None,
+    check_timeout: float = DEFAULT_CHECK_TIMEOUT,
+    memory_gb: float = DEFAULT_MEMORY_GB,
+    fast: bool = False,
+    lesson: Optional[str] = None,
+    source: Optional[Path] = None,
+    strict: bool = True,
+    extra_env: Optional[Dict[str, str]] = None,
+) -> List[GradeReport]:
+    """Grade submissions exercise by exercise, each check in a fresh process; one report per submission.
+
+    ``check_timeout``: seconds per exercise. ``memory_gb``: memory per exercise (GiB, above what the imports take).
+    ``timeout``: all of it (default: enough for every exercise to use its limit). ``fast``: the course's fast
+    mode (``COURSE_FAST=1``). ``lesson``: "NN", overriding the notebooks' metadata. ``source``: the instructor's
+    notebook, or a folder of them (default: this repository's ``notebooks/``), whose imports and check cells
+    (hidden tests included) are used. ``strict``: a flagged exercise scores 0 (else it is only reported).
+    All submissions share one sandbox launcher, so PyTorch is imported once for the lot.
+    """
+    submissions = [_prepare(Path(path), lesson, source) for path in paths]
+    jobs = [s.job for s in submissions if s.job is not None and s.job["exercises"]]
+    records: List[Dict] = []
+    problems: List[str] = []
+    if jobs:
+        env = dict(os.environ, **(extra_env or {}))
+        env.setdefault("MPLBACKEND", "Agg")
+        if fast:
+            env["COURSE_FAST"] = "1"
+        job = {
+            "secret": secrets.token_hex(16),
+            "submissions": jobs,
+            "check_timeout": float(check_timeout),
+            "memory_bytes": int(memory_gb * 2**30),
+            "strict": bool(strict),
+        }
+        exercises = sum(len(j["exercises"]) for j in jobs)
+        total = timeout if timeout is not None else SANDBOX_STARTUP_SECONDS + exercises * (check_timeout + 5)
+        records, problems = _run_sandbox(job, env, total)
+    for number, submission in enumerate(submissions):
+        mine = [r for r in records if r.get("submission") == number]
+        _finish(submission, mine, problems if submission.job else [], strict)
+    return [s.report for s in submissions]
+
+
+def _prepare(path: Path, lesson: Optional[str], source: Optional[Path]) -> _Submission:
+    submission = _Submission(GradeReport(submission=str(path)), time.monotonic())
+    report = submission.report
+    nb, read_error = None, None
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("it has no list of cells")
+    except Exception as error:
+        read_error = f"Not a readable Jupyter notebook ({type(error).__name__}: {_one_line(error)})."
+        nb = None
+    try:
+        lesson = lesson or (notebook_lesson(nb) if nb is not None else None) or _file_lesson(path)
+        instructor = _instructor_source(source, lesson)
+        lesson = lesson or (notebook_lesson(instructor) if instructor is not None else None)
+        report.lesson = lesson
+        theirs = find_exercises(instructor)[0] if instructor is not None else []
+        found = find_exercises(nb)[0] if nb is not None else []
+        submission.expected = expected_exercises(lesson, theirs, found)
+        if read_error is not None:
+            report.problems.append(read_error)
+            for e in submission.expected:
+                submission.grades[e["id"]] = ExerciseGrade(
+                    e["id"], e["name"], ERROR, 0.0, e["points"], "not graded: the file is not readable."
+                )
+        else:
+            _plan(submission, nb, instructor, theirs)
+    except Exception as error:  # a bug of ours must still leave the instructor with a report
+        report.problems.append(f"The grader failed: {type(error).__name__}: {_one_line(error)}")
+    return submission
+
+
+def _plan(submission: _Submission, nb, instructor, theirs: List[Exercise]) -> None:
+    """Decide what the sandbox runs for each exercise (or grade it now when there is nothing to run)."""
+    solutions, checks = submission_cells(nb)
+    if instructor is not None:
+        check_sources = {e.exercise_id: instructor.cells[e.check_index].source for e in theirs}
+        skip = {e.check_index for e in theirs} | {
+            e.solution_index for e in theirs if e.solution_index is not None
+        }
+        imports = trusted_imports(instructor, skip)
+        functions = {f for e in theirs for f in e.functions} | {e.checker for e in theirs}
+    else:
+        submission.report.problems.append(
+            "No instructor's notebook for this lesson (give --source): the imports and check cells were taken "
+            "from the submission itself, and hidden tests were not restored."
+        )
+        check_sources = {i: nb.cells[c].source for i, c in checks.items()}
+        skip = set(checks.values()) | {i for cells in solutions.values() for i in cells}
+        imports = trusted_imports(nb, skip)
+        functions = {e["name"] for e in submission.expected}
+    protected = _bound_names(imports) - functions
+    owner = {index: exercise_id for exercise_id, cells in solutions.items() for index in cells}
+    scans = {index: scan_solution(nb.cells[index].source, protected).to_dict() for index in owner}
+    exercises = []
+    for e in submission.expected:
+        if e["id"] not in check_sources:
+            feedback = f"no check cell for this exercise (expected `check.{e['name']}(...)`)."
+        elif e["id"] not in solutions:
+            feedback = (
+                f"no solution cell for this exercise in the submission (the cell that defines `{e['name']}`, "
+                "just before its check cell)."
+            )
+        else:
+            last = max(solutions[e["id"]])
+            cells = [
+                {
+                    "source": nb.cells[i].source,
+                    "label": f"submission cell {i + 1} (exercise {owner[i]})",
+                    "own": owner[i] == e["id"],
+                    "scan": scans[i],
+                }
+                for i in sorted(owner)
+                if i <= last
+            ]
+            exercises.append({"id": e["id"], "cells": cells, "check_source": check_sources[e["id"]]})
+            continue
+        submission.grades[e["id"]] = ExerciseGrade(
+            e["id"], e["name"], NOT_CHECKED, 0.0, e["points"], feedback
+        )
+    submission.job = {"imports": imports, "exercises": exercises}
+
+
+def _finish(submission: _Submission, records: List[Dict], problems: List[str], strict: bool) -> None:
+    """Turn the sandbox's verdicts into the report's grades."""
+    report = submission.report
+    report.problems.extend(problems)
+    verdicts, notes, seconds = {}, [], 0.0
+    for record in records:
+        report.problems.extend(f"The grader's imports: {p}" for p in record.get("problems", []))
+        if "id" in record:
+            verdicts[record["id"]] = record
+            seconds += float(record.get("seconds", 0.0))
+    for e in submission.expected:
+        if e["id"] in submission.grades:
+            continue
+        verdict = verdicts.get(e["id"])
+        if verdict is None:
+            submission.grades[e["id"]] = ExerciseGrade(
+                e["id"],
+                e["name"],
+                ERROR,
+                0.0,
+                e["points"],
+                "not graded: the grader stopped before this exercise.",
+            )
+            continue
+        status = SANDBOX_STATUS.get(verdict.get("status"), ERROR)
+        flags = list(verdict.get("flags") or [])
+        feedback = str(verdict.get("message", ""))
+        if flags and not strict:
+            report.problems.append(
+                f"Exercise {e['id']} was flagged (not zeroed: --no-strict): " + "; ".join(flags)
+            )
+        if status in (TIMED_OUT, OUT_OF_MEMORY, ERROR):
+            report.problems.append(f"Exercise {e['id']}: {feedback} It costs this exercise only.")
+        points = e["points"] if status == PASSED else 0.0
+        submission.grades[e["id"]] = ExerciseGrade(
+            e["id"], e["name"], status, points, e["points"], feedback, flags
+        )
+        notes.extend(n for n in verdict.get("notes") or [] if n not in notes)
+    report.cell_errors.extend(notes)
+    report.exercises = [
+        submission.grades[e["id"]] for e in submission.expected if e["id"] in submission.grades
+    ]
+    report.seconds = time.monotonic() - submission.started if not submission.job else seconds

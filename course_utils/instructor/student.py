@@ -2,7 +2,8 @@
 
 Each solution region becomes a stub that raises ``NotImplementedError`` naming the exercise and the function to
 complete; hidden-test regions are removed; outputs and execution data are cleared; everything else (prose, setup
-cell, checker calls, nbgrader metadata) is kept. The regions are cut by nbgrader's own ``ClearSolutions`` and
+cell's code, checker calls, nbgrader metadata) is kept, except that the Colab badge and the setup cell point at the
+student location set in ``course_utils.meta`` (never at the instructor's notebooks). The regions are cut by nbgrader's own ``ClearSolutions`` and
 ``ClearHiddenTests`` preprocessors (nbgrader is in the ``instructor`` extra, never in what learners install); this
 module only writes the per-exercise message into each stub and checks the result.
 
@@ -19,6 +20,8 @@ from typing import Dict, List
 
 import nbformat
 
+from .. import meta
+from ..notebook_template import point_at_student_location
 from .layout import (
     Exercise,
     enclosing_function,
@@ -90,8 +93,22 @@ def _check_compiles(nb: nbformat.NotebookNode, label: str) -> None:
                 ) from None
 
 
+def require_student_location() -> None:
+    """Refuse to build when the student location of ``course_utils.meta`` is the instructor's own."""
+    if (meta.STUDENT_REPOSITORY, meta.STUDENT_BRANCH) == (meta.REPOSITORY, meta.BRANCH):
+        raise ValueError(
+            "course_utils/meta.py: STUDENT_REPOSITORY/STUDENT_BRANCH is the instructor's repository and branch, "
+            "so the student notebooks' badge would open the solutions. Set a student branch or repository there."
+        )
+
+
 def student_notebook(nb: nbformat.NotebookNode, label: str = "notebook") -> nbformat.NotebookNode:
-    """The student version of one instructor notebook (a new notebook; ``nb`` is left as it was)."""
+    """The student version of one instructor notebook (a new notebook; ``nb`` is left as it was).
+
+    ``label`` is the notebook's file name (``03_variational_autoencoders.ipynb``): the badge opens that name at
+    the student location.
+    """
+    require_student_location()
     exercises = require_sound_layout(nb, label)
     clear_solutions, clear_hidden_tests = _preprocessors()
     student = copy.deepcopy(nb)
@@ -104,6 +121,7 @@ def student_notebook(nb: nbformat.NotebookNode, label: str = "notebook") -> nbfo
             cell.source = _write_messages(cell.source, by_solution_cell[index])
         if index in check_cells:
             clear_hidden_tests.preprocess_cell(cell, resources, index)
+    point_at_student_location(student, label)
     _clear_outputs(student)
     _check_compiles(student, label)
     return student
