@@ -93,11 +93,15 @@ CELL = "A picture:\n\n![The GAN's two players](assets/gan_loop.png)\n\n*A captio
 
 @pytest.fixture
 def lesson_copy(tmp_path) -> Path:
-    """A copy of a lesson in a notebooks/ folder of its own, with a diagram cell added after the title."""
+    """A copy of a lesson in a notebooks/ folder of its own, with the lesson's own diagram cells taken out and one
+    diagram cell added after the title (so the test knows exactly which cell shows a diagram)."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
     path = folder / LESSON.name
     nb = nbformat.read(LESSON, as_version=4)
+    nb.cells = [
+        c for c in nb.cells if not (c.cell_type == "markdown" and "data:image/png;base64" in c.source)
+    ]
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(CELL))
     nbformat.write(nb, path)
     return path
