@@ -324,32 +324,10 @@ def iwae_log_likelihood(
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}.")
-    was_training = model.training
-    model.eval()
-    device = _device_of(model)
-    generator = torch.Generator().manual_seed(seed)
-    estimates = []
-    starts = range(0, len(images), batch_size)
-    for i in progress(starts, desc=f"IWAE k={k}", disable=not show_progress):
-        x = images[i : i + batch_size].to(device)
-        n = len(x)
-        mu, log_var = model.encode(x)
-        std = torch.exp(0.5 * log_var)
-        log_weights = []
-        for done in range(0, k, chunk):
-            m = min(chunk, k - done)
-            eps = torch.randn(n, m, model.latent_dim, generator=generator).to(device)
-            z = mu[:, None] + std[:, None] * eps  # n × m × latent
-            logits = model.decode_logits(z.reshape(n * m, -1)).reshape(n, m, -1)
-            target = x.reshape(n, 1, -1).expand_as(logits)
-            log_px_z = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(dim=-1)
-            log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-            log_qz_x = log_normal(z, mu[:, None], log_var[:, None])
-            log_weights.append(log_px_z + log_pz - log_qz_x)
-        log_w = torch.cat(log_weights, dim=1).double()
-        estimates.append((torch.logsumexp(log_w, dim=1) - math.log(k)).cpu())
-    model.train(was_training)
-    return torch.cat(estimates)
+    ladder = iwae_ladder(
+        model, images, [k], chunk=chunk, batch_size=batch_size, seed=seed, show_progress=show_progress
+    )
+    return ladder[k]
 
 
 encode_means = encode_images  # the same function: for a VAE it returns the means mu(x) of q(z|x)
