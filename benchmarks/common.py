@@ -12,10 +12,13 @@ from pathlib import Path
 import torch
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# The 1-minute load average when the benchmark started: above ~0.5 on this 2-core machine, something else ran
+# beside it and its timings are slower than the machine's (its quality figures are not affected).
+LOAD_AT_START = os.getloadavg()[0]
 
 
 def machine() -> dict:
-    """The facts that make a timing comparable: CPU, cores, threads, accelerator, versions."""
+    """The facts that make a timing comparable: CPU, cores, threads, accelerator, versions, and the load."""
     info = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -24,6 +27,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "torch": str(torch.__version__),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "load_average_1min": {"at_start": round(LOAD_AT_START, 2), "at_end": round(os.getloadavg()[0], 2)},
     }
     return info
 

@@ -28,7 +28,8 @@ from .errors import CheckpointError, ShapeError
 from .images import check_images, to_unit_range
 from .metrics import class_histogram_scores, frechet_distance
 from .models.classifier import Classifier, accuracy, predict_proba, train_classifier
-from .runtime import get_device, is_fast_mode
+from .runtime import device_of, get_device, is_fast_mode
+from .training import evaluating
 
 # How the reference classifiers are trained: full (the benchmark's settings) and fast (CI, seconds).
 FULL_TRAINING = {"train_images": None, "epochs": 8}
@@ -167,7 +168,6 @@ def judge_samples(
     return class_histogram_scores(predict_proba(model, x))
 
 
-@torch.no_grad()
 def classifier_features(
     images: torch.Tensor,
     dataset: str = "fashion-mnist",
@@ -178,9 +178,11 @@ def classifier_features(
     """The reference classifier's feature vector of each image (N×128, float64 on the CPU), for Fréchet distance."""
     x = _as_unit_range(images, value_range)
     model = model if model is not None else reference_classifier(dataset)
-    device = next(model.parameters()).device
-    model.eval()
-    chunks = [model.features(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    device = device_of(model)
+    with evaluating(model):
+        chunks = [
+            model.features(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)
+        ]
     return torch.cat(chunks).double()
 
 

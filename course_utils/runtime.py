@@ -47,6 +47,13 @@ def get_device() -> torch.device:
     return torch.device("cpu")
 
 
+def device_of(model: torch.nn.Module) -> torch.device:
+    """The device a model's weights live on (its first parameter or buffer; the CPU for a model with neither)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and PyTorch (CPU and GPU) so that a run can be repeated exactly."""
     random.seed(seed)

@@ -22,6 +22,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .errors import ShapeError
+from .runtime import device_of
 from .training import evaluating
 
 MARKER_COLOR = (230, 159, 0)  # Okabe & Ito orange: stands out on gray images for every colour vision
@@ -124,7 +125,7 @@ class LatentExplorer(widgets.HBox):
 
     def _redraw(self) -> None:
         z = torch.tensor([[self.z1.value, self.z2.value]], dtype=torch.float32)
-        device = next(self.model.parameters()).device
+        device = device_of(self.model)
         with evaluating(self.model):
             image = self.model.decode(z.to(device)).reshape(28, 28)
         self.last_image = _to_uint8(image)

@@ -29,7 +29,8 @@ from ..batches import TensorBatches
 from ..errors import ShapeError, UnknownNameError
 from ..gaussian import PCA as MatrixPCA
 from ..images import check_images
-from ..training import History, fit, warmup_cosine
+from ..runtime import device_of
+from ..training import History, evaluating, fit, warmup_cosine
 from .blocks import conv_block, dense_stack
 
 LOSSES = ("mse", "bce")
@@ -245,38 +246,28 @@ class PCA(_EncoderDecoder):
 Model = Union[DenseAutoencoder, ConvAutoencoder, PCA]
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    return next(iter(model.buffers()), next(iter(model.parameters()), None)).device
-
-
-@torch.no_grad()
 def encode_images(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Codes of many images (in eval mode, without gradients, batch by batch), on the CPU.
 
     For a VAE, whose ``encode`` returns ``(mu, log_var)``, these are the means μ(x): what a latent scatter shows.
     """
-    was_training = model.training
-    model.eval()
-    device = _device_of(model)
-    codes = []
-    for i in range(0, len(images), batch_size):
-        code = model.encode(images[i : i + batch_size].to(device))
-        codes.append((code[0] if isinstance(code, tuple) else code).cpu())
-    model.train(was_training)
+    with evaluating(model):
+        device = device_of(model)
+        codes = []
+        for i in range(0, len(images), batch_size):
+            code = model.encode(images[i : i + batch_size].to(device))
+            codes.append((code[0] if isinstance(code, tuple) else code).cpu())
     return torch.cat(codes)
 
 
-@torch.no_grad()
 def reconstruction_error(model: Model, images: torch.Tensor, batch_size: int = 1000) -> float:
     """Squared error per image: the sum over pixels of (x̂ − x)², mean over the images (the 2006 metric)."""
-    was_training = model.training
-    model.eval()
-    device = _device_of(model)
-    total = 0.0
-    for i in range(0, len(images), batch_size):
-        x = images[i : i + batch_size].to(device)
-        total += float(((model(x) - x) ** 2).reshape(len(x), -1).sum(dim=1).double().sum())
-    model.train(was_training)
+    with evaluating(model):
+        device = device_of(model)
+        total = 0.0
+        for i in range(0, len(images), batch_size):
+            x = images[i : i + batch_size].to(device)
+            total += float(((model(x) - x) ** 2).reshape(len(x), -1).sum(dim=1).double().sum())
     return total / len(images)
 
 
@@ -316,12 +307,12 @@ def train_autoencoder(
     )
     if device is not None:
         model.to(device)
-    batches = TensorBatches(images, batch_size=batch_size, device=_device_of(model), seed=seed)
+    batches = TensorBatches(images, batch_size=batch_size, device=device_of(model), seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     every = []
     if test_images is not None:
         every.append((len(batches), lambda _: {"test_error": reconstruction_error(model, test_images)}))
-    shown = images[:16].to(_device_of(model))
+    shown = images[:16].to(device_of(model))
 
     def reconstructions() -> torch.Tensor:  # what the live view shows beside the curve
         with torch.no_grad():

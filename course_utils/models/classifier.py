@@ -23,6 +23,7 @@ from torch import nn
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
+from ..runtime import device_of
 from ..training import History, evaluating, fit, warmup_cosine
 from .blocks import conv_block
 
@@ -105,7 +106,7 @@ def augment(
 def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """p(y | x) for every image (N×num_classes, on the CPU), in eval mode and in batches."""
     images = check_images(images, who="predict_proba", reshape=True)
-    device = next(model.parameters()).device
+    device = device_of(model)
     with evaluating(model):
         return torch.cat(
             [
@@ -176,7 +177,7 @@ def train_classifier(
             f"labels must be int64 of shape ({len(images)},), one class index per image; "
             f"got {labels.dtype} of shape {tuple(labels.shape)}."
         )
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = torch.device(device) if device is not None else device_of(model)
     model.to(device).train()
     batches = TensorBatches(images, labels, batch_size=batch_size, device=device, seed=seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)

@@ -26,6 +26,7 @@ from torch import nn
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
+from ..runtime import device_of
 from ..training import History, evaluating, fit
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ class Generator(nn.Module):
 
     def sample_noise(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """``n`` noise vectors z ~ N(0, I) on the model's device."""
-        device = next(self.parameters()).device
+        device = device_of(self)
         return torch.randn(n, self.noise_dim, generator=generator).to(device)
 
     def generate(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
@@ -275,7 +276,7 @@ def train_gan(
             f"{tuple(generator.data_shape)}. Build the generator for this data (data_shape=...)."
         )
     step_fn = step_fn or train_step
-    device = next(generator.parameters()).device
+    device = device_of(generator)
     discriminator.to(device)
     generator.train()
     discriminator.train()

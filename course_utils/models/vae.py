@@ -29,6 +29,7 @@ from torch import nn
 from ..batches import TensorBatches
 from ..errors import ShapeError, UnknownNameError
 from ..images import IMAGE_SHAPE, check_images
+from ..runtime import device_of
 from ..training import History, constant, evaluating, fit, progress, warmup_cosine
 from .autoencoder import encode_images
 from .blocks import dense_stack
@@ -174,7 +175,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Draw ``n`` new images: z ~ N(0, I) from the prior, then decode (pixel probabilities in [0, 1])."""
-        device = next(self.parameters()).device
+        device = device_of(self)
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         return self.decode(z)
 
@@ -182,10 +183,6 @@ class VAE(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------
 # Training and evaluation
 # ----------------------------------------------------------------------------------------------------------------
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
 
 
 SCHEDULES = {"cosine": lambda progress: warmup_cosine(progress, warmup=0.05), "constant": constant}
@@ -233,7 +230,7 @@ def train_vae(
     )
     if device is not None:
         model.to(device)
-    batches = TensorBatches(images, batch_size=batch_size, shuffle=True, device=_device_of(model), seed=seed)
+    batches = TensorBatches(images, batch_size=batch_size, shuffle=True, device=device_of(model), seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = History()
 
@@ -261,7 +258,6 @@ def _peek_samples(model: VAE, n: int = 16) -> torch.Tensor:
         return model.sample(n, generator=torch.Generator().manual_seed(0)).cpu()
 
 
-@torch.no_grad()
 def evaluate_vae(
     model: VAE,
     images: torch.Tensor,
@@ -274,22 +270,20 @@ def evaluate_vae(
     The ELBO is estimated with one draw of z per image (seeded, so repeated calls agree). ``binarize_seed``:
     binarize the images first with this seed (for a model trained on dynamically binarized data).
     """
-    was_training = model.training
-    model.eval()
-    device = _device_of(model)
-    generator = torch.Generator().manual_seed(0 if binarize_seed is None else binarize_seed)
-    totals = {"reconstruction": 0.0, "kl": 0.0}
-    for i in range(0, len(images), batch_size):
-        x = images[i : i + batch_size]
-        if binarize_seed is not None:
-            x = binarize(x.cpu(), generator)
-        x = x.to(device)
-        mu, log_var = model.encode(x)
-        eps = torch.randn(mu.shape, generator=generator).to(device)
-        logits = model.decode_logits(mu + torch.exp(0.5 * log_var) * eps)
-        totals["reconstruction"] += float(reconstruction_nll(logits, x).double().sum())
-        totals["kl"] += float(kl_divergence(mu, log_var).double().sum())
-    model.train(was_training)
+    with evaluating(model):
+        device = device_of(model)
+        generator = torch.Generator().manual_seed(0 if binarize_seed is None else binarize_seed)
+        totals = {"reconstruction": 0.0, "kl": 0.0}
+        for i in range(0, len(images), batch_size):
+            x = images[i : i + batch_size]
+            if binarize_seed is not None:
+                x = binarize(x.cpu(), generator)
+            x = x.to(device)
+            mu, log_var = model.encode(x)
+            eps = torch.randn(mu.shape, generator=generator).to(device)
+            logits = model.decode_logits(mu + torch.exp(0.5 * log_var) * eps)
+            totals["reconstruction"] += float(reconstruction_nll(logits, x).double().sum())
+            totals["kl"] += float(kl_divergence(mu, log_var).double().sum())
     out = {k: v / len(images) for k, v in totals.items()}
     out["negative_elbo"] = out["reconstruction"] + beta * out["kl"]
     return out
@@ -347,7 +341,7 @@ def decode_grid(model: nn.Module, extent: float = 3.0, n: int = 15) -> torch.Ten
     axis = torch.linspace(-extent, extent, n)
     z1 = axis.repeat(n)
     z2 = axis.flip(0).repeat_interleave(n)
-    codes = torch.stack([z1, z2], dim=1).to(_device_of(model))
+    codes = torch.stack([z1, z2], dim=1).to(device_of(model))
     with evaluating(model):
         return model.decode(codes).cpu()
 
@@ -429,7 +423,6 @@ def monte_carlo_summary(estimates: torch.Tensor) -> Dict[str, float]:
     }
 
 
-@torch.no_grad()
 def latent_usage(model: VAE, images: torch.Tensor, threshold: float = 0.01) -> Dict[str, object]:
     """How much each latent dimension is used, over ``images``: its average KL and its activity.
 
@@ -438,15 +431,13 @@ def latent_usage(model: VAE, images: torch.Tensor, threshold: float = 0.01) -> D
     when it exceeds ``threshold`` = 0.01 (Burda et al., 2016): an inactive one ignores its input, so q(z_j|x) is
     the prior whatever x is and the decoder cannot use it. Returns both (tensors) and ``active`` (a count).
     """
-    was_training = model.training
-    model.eval()
-    device = _device_of(model)
-    mus, kls = [], []
-    for i in range(0, len(images), 1000):
-        mu, log_var = model.encode(images[i : i + 1000].to(device))
-        mus.append(mu.cpu())
-        kls.append((0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var)).cpu())
-    model.train(was_training)
+    with evaluating(model):
+        device = device_of(model)
+        mus, kls = [], []
+        for i in range(0, len(images), 1000):
+            mu, log_var = model.encode(images[i : i + 1000].to(device))
+            mus.append(mu.cpu())
+            kls.append((0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var)).cpu())
     mu = torch.cat(mus)
     activity = mu.var(dim=0)
     return {
@@ -456,7 +447,6 @@ def latent_usage(model: VAE, images: torch.Tensor, threshold: float = 0.01) -> D
     }
 
 
-@torch.no_grad()
 def iwae_ladder(
     model: VAE,
     images: torch.Tensor,
@@ -476,29 +466,27 @@ def iwae_ladder(
     if not ks or ks[0] < 1:
         raise ValueError(f"every k must be at least 1, got {ks}.")
     k_max = ks[-1]
-    was_training = model.training
-    model.eval()
-    device = _device_of(model)
-    generator = torch.Generator().manual_seed(seed)
-    out: Dict[int, list] = {k: [] for k in ks}
-    starts = range(0, len(images), batch_size)
-    for i in progress(starts, desc=f"IWAE k≤{k_max}", disable=not show_progress):
-        x = images[i : i + batch_size].to(device)
-        n = len(x)
-        mu, log_var = model.encode(x)
-        std = torch.exp(0.5 * log_var)
-        log_weights = []
-        for done in range(0, k_max, chunk):
-            m = min(chunk, k_max - done)
-            eps = torch.randn(n, m, model.latent_dim, generator=generator).to(device)
-            z = mu[:, None] + std[:, None] * eps
-            logits = model.decode_logits(z.reshape(n * m, -1)).reshape(n, m, -1)
-            target = x.reshape(n, 1, -1).expand_as(logits)
-            log_px_z = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(dim=-1)
-            log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-            log_weights.append(log_px_z + log_pz - log_normal(z, mu[:, None], log_var[:, None]))
-        log_w = torch.cat(log_weights, dim=1).double()
-        for k in ks:
-            out[k].append((torch.logsumexp(log_w[:, :k], dim=1) - math.log(k)).cpu())
-    model.train(was_training)
+    with evaluating(model):
+        device = device_of(model)
+        generator = torch.Generator().manual_seed(seed)
+        out: Dict[int, list] = {k: [] for k in ks}
+        starts = range(0, len(images), batch_size)
+        for i in progress(starts, desc=f"IWAE k≤{k_max}", disable=not show_progress):
+            x = images[i : i + batch_size].to(device)
+            n = len(x)
+            mu, log_var = model.encode(x)
+            std = torch.exp(0.5 * log_var)
+            log_weights = []
+            for done in range(0, k_max, chunk):
+                m = min(chunk, k_max - done)
+                eps = torch.randn(n, m, model.latent_dim, generator=generator).to(device)
+                z = mu[:, None] + std[:, None] * eps
+                logits = model.decode_logits(z.reshape(n * m, -1)).reshape(n, m, -1)
+                target = x.reshape(n, 1, -1).expand_as(logits)
+                log_px_z = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(dim=-1)
+                log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+                log_weights.append(log_px_z + log_pz - log_normal(z, mu[:, None], log_var[:, None]))
+            log_w = torch.cat(log_weights, dim=1).double()
+            for k in ks:
+                out[k].append((torch.logsumexp(log_w[:, :k], dim=1) - math.log(k)).cpu())
     return {k: torch.cat(v) for k, v in out.items()}
