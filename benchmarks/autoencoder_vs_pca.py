@@ -66,6 +66,12 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget in minutes (default 10)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="stop after this many epochs instead (to repeat a run's training exactly on a busy or other machine)",
+    )
     parser.add_argument("--latent-dim", type=int, default=30)
     parser.add_argument("--model", choices=["conv", "dense"], default="conv")
     parser.add_argument(
@@ -124,7 +130,7 @@ def main(argv=None) -> int:
     history = train_autoencoder(
         model,
         train,
-        epochs=None,
+        epochs=args.epochs,
         time_limit=args.minutes * 60,
         lr=args.lr,
         batch_size=args.batch_size,
