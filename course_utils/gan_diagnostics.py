@@ -294,3 +294,17 @@ def diagnose(history: History) -> Diagnosis:
                          "every fake")  # fmt: skip
     return Diagnosis("healthy", f"D(G(z)) stayed between {min(d_fake):.2f} and {max(d_fake):.2f}, below D(x), and "
                      f"the fakes' spread reached {max(spreads):.2f}")  # fmt: skip
+
+
+# The unlabelled runs of exercise 05.5: five of the gallery's runs, by letter (the checker knows the answer).
+_MYSTERY = {"A": "no_batch_norm_in_g", "B": "mode_collapse", "C": "healthy", "D": "sigmoid_before_logits_loss",
+            "E": "d_too_strong"}  # fmt: skip
+MYSTERY_CHOICES = sorted(set(_MYSTERY.values()))
+
+
+def unlabelled(histories: Dict[str, History]) -> Dict[str, History]:
+    """The histories of exercise 05.5's runs, by letter A–E, from ``{failure name: history}``."""
+    missing = [name for name in _MYSTERY.values() if name not in histories]
+    if missing:
+        raise KeyError(f"Train these gallery runs first: {', '.join(missing)}.")
+    return {letter: histories[name] for letter, name in _MYSTERY.items()}

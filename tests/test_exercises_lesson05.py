@@ -234,3 +234,33 @@ def test_init_weights_does_not_change_the_callers_random_numbers():
     torch.manual_seed(3)
     check.init_weights(dcgan.init_weights)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 05.5 name_the_failures
+# ----------------------------------------------------------------------------------------------------------------
+
+RIGHT = {"A": "no_batch_norm_in_g", "B": "mode_collapse", "C": "healthy", "D": "sigmoid_before_logits_loss",
+         "E": "d_too_strong"}  # fmt: skip
+
+
+def test_name_the_failures_right_answer_passes():
+    assert check.name_the_failures(lambda: dict(RIGHT)).passed
+    assert check.name_the_failures(lambda: {k.lower(): v for k, v in RIGHT.items()}).passed
+
+
+@pytest.mark.parametrize(
+    "answers, diagnosis",
+    [
+        ({**RIGHT, "D": "healthy"}, "4 of 5 right. run D is not 'healthy': look at the range of D(x)"),
+        ({**RIGHT, "A": "d_too_strong", "E": "no_batch_norm_in_g"}, "3 of 5 right. run A"),
+        ({**RIGHT, "B": "d_too_strong"}, "MORE real than the real images"),
+        ({**RIGHT, "C": "mode_collapse"}, "climbs towards 1"),
+        ({**RIGHT, "E": "healthy"}, "drops to about"),
+        ({k: v for k, v in RIGHT.items() if k != "E"}, "one answer for each run"),
+        ({**RIGHT, "C": "ok"}, "'ok' is not one of the names"),
+        (["healthy"] * 5, "should return a dict"),
+    ],
+)
+def test_name_the_failures_mistakes(answers, diagnosis):
+    assert diagnosis in feedback(check.name_the_failures, lambda: answers)

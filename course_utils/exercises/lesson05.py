@@ -368,3 +368,52 @@ def init_weights(fn) -> str:
     return (
         "N(0, 0.02) for Linear, Conv2d and ConvTranspose2d weights; batch-norm scales N(1, 0.02); biases 0."
     )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 05.5 name_the_failures
+# ----------------------------------------------------------------------------------------------------------------
+
+CLUES = {
+    "sigmoid_before_logits_loss": "look at the range of D(x) and D(G(z)): could a trained D really never go below 0.5 "
+    "or above 0.73? σ(σ(x)) cannot",
+    "no_batch_norm_in_g": "look at the spread at the very start: its fakes begin almost identical (spread near 0), "
+    "and D(G(z)) sinks towards 0 and stays there",
+    "mode_collapse": "compare D(G(z)) with D(x) at the end: the fakes are rated MORE real than the real images, "
+    "and G's gradient norm shrinks",
+    "d_too_strong": "look at D(G(z)) near the start: it drops to about 0.001 (D rejects every fake) while G's "
+    "gradient norm is large, and only later does G catch up",
+    "healthy": "D(G(z)) stays below D(x) but clear of 0, the gradient norms stay in a steady band, and the spread "
+    "climbs towards 1",
+}
+
+
+@exercise("05.5", "name_the_failures", points=3)
+def name_the_failures(fn) -> str:
+    """Check ``name_the_failures()`` → {letter: failure name} for the unlabelled runs A–E of the lesson."""
+    from ..gan_diagnostics import _MYSTERY, MYSTERY_CHOICES
+
+    answers = call(fn, what="name_the_failures()")
+    if not isinstance(answers, dict):
+        raise Mistake(
+            f"name_the_failures() should return a dict like {{'A': 'healthy', ...}}, got {type(answers).__name__}."
+        )
+    letters = sorted(_MYSTERY)
+    keys = sorted(str(k).strip().upper() for k in answers)
+    if keys != letters:
+        raise Mistake(
+            f"give one answer for each run {', '.join(letters)} (keys {letters}); you gave keys {sorted(answers)}."
+        )
+    answers = {str(k).strip().upper(): v for k, v in answers.items()}
+    unknown = {k: v for k, v in answers.items() if v not in MYSTERY_CHOICES}
+    if unknown:
+        letter, value = sorted(unknown.items())[0]
+        raise Mistake(
+            f"run {letter}: {value!r} is not one of the names: {', '.join(repr(c) for c in MYSTERY_CHOICES)}."
+        )
+    wrong = [letter for letter in letters if answers[letter] != _MYSTERY[letter]]
+    if wrong:
+        lines = [f"run {letter} is not {answers[letter]!r}: {CLUES[_MYSTERY[letter]]}" for letter in wrong]
+        right = len(letters) - len(wrong)
+        raise Mistake(f"{right} of {len(letters)} right. " + "; ".join(lines) + ".")
+    return "all five runs named from their curves alone."
