@@ -308,3 +308,39 @@ def unlabelled(histories: Dict[str, History]) -> Dict[str, History]:
     if missing:
         raise KeyError(f"Train these gallery runs first: {', '.join(missing)}.")
     return {letter: histories[name] for letter, name in _MYSTERY.items()}
+
+
+def draw_runs(histories: Dict[str, History], samples: Optional[Dict[str, torch.Tensor]] = None, notes=None):
+    """One row per run: D(x) and D(G(z)), the gradient norms, the spread, [and 16 of its samples]; returned.
+
+    ``histories`` and ``samples`` are keyed by the row's title; ``notes`` (title → text) is printed under a row.
+    """
+    columns = 3 + (samples is not None)
+    fig, axes = plt.subplots(
+        len(histories), columns, figsize=(3.4 * columns, 2.3 * len(histories)), squeeze=False
+    )
+    for row, (title, history) in zip(axes, histories.items()):
+        for ax, (name, series) in zip(row, [("D's probability 'real'", ["d_real", "d_fake"]),
+                                            ("gradient norms", ["d_grad", "g_grad"]), ("spread", ["spread"])]):  # fmt: skip
+            for i, s in enumerate(series):
+                ax.plot(history.steps[s], history[s], color=LINE_COLORS[i], label=LABELS[s])
+            ax.set_yscale("log" if name == "gradient norms" else "linear")
+            if name != "gradient norms":
+                ax.set_ylim(0, 1.05)
+            ax.grid(alpha=0.3)
+            ax.set_title(f"{title}: {name}", fontsize=9)
+            if len(series) > 1:
+                ax.legend(frameon=False, fontsize=7)
+        if samples is not None:
+            x = to_unit_range(as_image_batch(samples[title]))[:16]
+            grid = torch.ones(4 * 30, 4 * 30)
+            for i, image in enumerate(x):
+                r, c = divmod(i, 4)
+                grid[r * 30 : r * 30 + 28, c * 30 : c * 30 + 28] = image[0]
+            row[-1].imshow(grid, cmap="gray", vmin=0, vmax=1)
+            row[-1].axis("off")
+            row[-1].set_title(f"{title}: samples", fontsize=9)
+        if notes and title in notes:
+            row[0].text(0, -0.45, notes[title], transform=row[0].transAxes, fontsize=8, va="top")
+    fig.tight_layout()
+    return fig
