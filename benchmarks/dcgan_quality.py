@@ -1,6 +1,6 @@
 """Lesson 05's quality bar: the lesson's DCGAN against lesson 04's fully connected GAN, same run, same budget.
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/dcgan_quality.py --alone        # 10 minutes each, on the CPU
+    flock /tmp/cpu.lock .venv/bin/python benchmarks/dcgan_quality.py --threads 1   # 10 minutes each, on the CPU
     .venv/bin/python benchmarks/dcgan_quality.py --minutes 1 --models dcgan --samples 2000   # throughput only
 
 Both GANs train on the training split (55,000 images) with lesson 04's step (``gan.train_step``: D step on
@@ -116,6 +116,13 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--channels", type=int, default=32, help="the DCGAN's width C (the lesson's: 32)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice; 1 "
+        "avoids the stalls of 2 threads on a machine shared with other programs, measured 20× here)",
+    )
     parser.add_argument("--alone", action="store_true", help="say that no other heavy job ran (recorded)")
     parser.add_argument("--output", default="dcgan_quality", help="results file name (benchmarks/results/)")
     args = parser.parse_args(argv)
@@ -123,6 +130,8 @@ def main(argv=None) -> int:
     if not models or any(m not in ("dcgan", "mlp") for m in models):
         parser.error(f"--models takes dcgan, mlp or dcgan,mlp; got {args.models!r}")
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     load_start = load_average()
     seed_everything(args.seed)
     device = get_device()

@@ -119,6 +119,15 @@ def images():
     return load_dataset("fashion-mnist", "train", limit=2000, verbose=False).images * 2 - 1
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny networks train faster on one thread (and much faster on a busy machine, where threads wait)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize(
     "name, steps",
     [
@@ -129,8 +138,7 @@ def images():
         ("d_too_strong", 80),
     ],
 )
-def test_diagnose_names_the_failure_of_a_real_run(images, name, steps):
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+def test_diagnose_names_the_failure_of_a_real_run(images, one_thread, name, steps):
     run, _ = failure_run(name, images, steps=steps, **TINY)
     assert diagnose(run.history).name == name, str(diagnose(run.history))
 
