@@ -150,3 +150,13 @@ def test_unlabelled_hides_the_names():
     assert len({id(h) for h in mystery.values()}) == 5
     with pytest.raises(KeyError, match="Train these"):
         unlabelled({})
+
+
+def test_two_callbacks_with_the_same_period_both_run():
+    """train_gan's snapshots and an extra callback every n steps (the lesson's judge) share n: both must run."""
+    calls = []
+    data = torch.rand(64, 1, 28, 28) * 2 - 1
+    run = gan.train_gan(DCGenerator(channels=4), DCDiscriminator(channels=4), data, steps=4, batch_size=16,
+                        fixed_noise=torch.randn(2, 64), snapshot_every=2, every=[(2, lambda step: calls.append(step))],
+                        show_progress=False)  # fmt: skip
+    assert calls == [2, 4] and [s for s, _ in run.snapshots] == [0, 2, 4]
