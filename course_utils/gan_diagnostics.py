@@ -113,7 +113,10 @@ def judge_every(generator: nn.Module, noise: torch.Tensor, frechet: bool = True)
             samples = generator(noise.to(next(generator.parameters()).device)).cpu()
         generator.train(was_training)
         verdict = judge_samples(samples)
-        numbers = {"entropy": verdict["entropy_ratio"], "confident": verdict["confident_share"]}
+        numbers = {
+            "entropy": verdict["entropy_ratio"] + 0.0,
+            "confident": verdict["confident_share"],
+        }  # + 0.0: no -0.0
         if frechet:
             distance = frechet_to_test(samples)
             numbers.update(frechet=distance["frechet"], floor=distance["floor"])
