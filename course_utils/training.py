@@ -230,7 +230,7 @@ def fit(
     history = history if history is not None else History()
     history.epoch_seconds = []
     sums, counted, done, epochs_done = defaultdict(float), 0, 0, 0
-    last_call = {n: 0 for n, _ in every}
+    last_call = [0] * len(every)  # per callback (two callbacks may share the same n)
     bar = progress(total=total, desc=desc, disable=not show_progress)
     elapsed, started, epoch_start = 0.0, clock(), 0.0
 
@@ -245,9 +245,9 @@ def fit(
             view.update(history, view_samples)  # the view calls view_samples() only when it redraws
 
     def run_callbacks(final: bool) -> None:
-        for n, callback in every:
-            if (done % n == 0 or final) and last_call[n] != done:
-                last_call[n] = done
+        for i, (n, callback) in enumerate(every):
+            if (done % n == 0 or final) and last_call[i] != done:
+                last_call[i] = done
                 numbers = callback(done)
                 if numbers:
                     history.record(done, **numbers)

@@ -246,6 +246,7 @@ def train_gan(
     snapshot_every: Optional[int] = None,
     log_every: int = 50,
     on_snapshot: Optional[Callable[[int, nn.Module, nn.Module], None]] = None,
+    every: Sequence[Tuple[int, Callable[[int], Optional[dict]]]] = (),
     live=None,
     seed: int = 0,
     show_progress: bool = True,
@@ -266,6 +267,8 @@ def train_gan(
         log_every: record the averages of the step's numbers every this many steps.
         on_snapshot: called as ``on_snapshot(step, generator, discriminator)`` at every snapshot (e.g. to draw
             the discriminator's decision surface as training goes).
+        every: more ``(n, callback)`` pairs for ``fit``: ``callback(step)`` runs every n steps (its time is not
+            counted) and the numbers it returns are recorded, e.g. the judge's scores of a few samples.
         live: a ``LiveView`` redrawn while training (optional).
         max_seconds: stop once this much training time has passed on ``clock`` (``run.steps`` says how many
             steps were done); e.g. a benchmark's "what do 10 minutes give".
@@ -299,7 +302,7 @@ def train_gan(
     def latest_samples():
         return run.snapshots[-1][1] if run.snapshots else None
 
-    every = [(snapshot_every, snapshot)] if snapshot_every else []
+    every = ([(snapshot_every, snapshot)] if snapshot_every else []) + list(every)
     if snapshot_every:
         snapshot(0)
     run.history = fit(lambda real: step_fn(generator, discriminator, real, g_optimizer, d_optimizer), batches,

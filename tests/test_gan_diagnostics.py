@@ -1,0 +1,162 @@
+"""Lesson 05's DCGAN and diagnostics: shapes, the init, the step's numbers, and ``diagnose`` on real short runs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils import load_dataset
+from course_utils.gan_diagnostics import (
+    FAILURES,
+    diagnose,
+    diagnostic_step,
+    draw_diagnostics,
+    failure_run,
+    grad_norm,
+    unlabelled,
+)
+from course_utils.models import gan
+from course_utils.models.dcgan import DCDiscriminator, DCGenerator, init_weights, transposed_output_size
+from course_utils.training import History
+
+
+@pytest.mark.parametrize("upsample", ["transposed", "resize"])
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_generator_makes_images_in_minus_one_one(upsample, batch_norm):
+    generator = DCGenerator(noise_dim=16, channels=8, upsample=upsample, batch_norm=batch_norm)
+    images = generator(torch.randn(5, 16))
+    assert images.shape == (5, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    assert generator.noise_dim == 16 and generator.generate(3).shape == (3, 1, 28, 28)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+def test_discriminator_gives_one_logit_per_image(norm):
+    discriminator = DCDiscriminator(channels=8, norm=norm)
+    assert discriminator(torch.rand(4, 1, 28, 28) * 2 - 1).shape == (4, 1)
+    first = discriminator.features[0]
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) for m in first.modules()), (
+        "no norm in layer 1"
+    )
+    has_batch_norm = any(isinstance(m, nn.BatchNorm2d) for m in discriminator.modules())
+    assert has_batch_norm == (norm == "batch")
+
+
+def test_critic_without_batch_norm_scores_each_image_alone():
+    torch.manual_seed(0)
+    critic = DCDiscriminator(channels=8, norm="layer").train()
+    x = torch.randn(6, 1, 28, 28)
+    assert torch.allclose(critic(x)[:2], critic(x[:2]), atol=1e-5)
+
+
+def test_bad_inputs_get_clear_messages():
+    with pytest.raises(ValueError, match="upsample must be"):
+        DCGenerator(upsample="bilinear")
+    with pytest.raises(ValueError, match="norm must be"):
+        DCDiscriminator(norm="instance")
+    with pytest.raises(Exception, match="N×64"):
+        DCGenerator()(torch.randn(2, 10))
+
+
+def test_init_weights_follows_radford():
+    torch.manual_seed(0)
+    conv, bn = nn.Conv2d(64, 64, 4), nn.BatchNorm2d(64)
+    nn.init.constant_(conv.bias, 1.0)
+    for m in (conv, bn):
+        init_weights(m)
+    assert abs(float(conv.weight.std()) - 0.02) < 0.002 and torch.all(conv.bias == 0)
+    assert abs(float(bn.weight.mean()) - 1) < 0.01 and torch.all(bn.bias == 0)
+
+
+def test_transposed_output_size_is_the_generator_arithmetic():
+    assert transposed_output_size(7, 4, 2, 1) == 14 and transposed_output_size(14, 4, 2, 1) == 28
+
+
+def test_diagnostic_step_records_the_diagnostics_and_trains_both():
+    torch.manual_seed(0)
+    generator, discriminator = DCGenerator(channels=8), DCDiscriminator(channels=8)
+    g_opt = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
+    before = [p.detach().clone() for p in (*generator.parameters(), *discriminator.parameters())]
+    numbers = diagnostic_step(generator, discriminator, torch.rand(16, 1, 28, 28) * 2 - 1, g_opt, d_opt)
+    assert set(numbers) == {"d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad", "spread"}
+    assert numbers["d_grad"] > 0 and numbers["g_grad"] > 0 and 0 < numbers["spread"]
+    after = [p.detach() for p in (*generator.parameters(), *discriminator.parameters())]
+    assert all(not torch.equal(a, b) for a, b in zip(before, after))
+    assert grad_norm(nn.Linear(2, 2)) == 0.0  # no gradient yet
+
+
+def test_lesson_04_step_trains_the_dcgan_unchanged():
+    torch.manual_seed(0)
+    data = torch.rand(64, 1, 28, 28) * 2 - 1
+    run = gan.train_gan(DCGenerator(channels=8), DCDiscriminator(channels=8), data, steps=3, batch_size=16,
+                        show_progress=False, log_every=1)  # fmt: skip
+    assert run.steps == 3 and set(run.history.names()) == {"d_loss", "g_loss", "d_real", "d_fake"}
+
+
+def test_draw_diagnostics_draws_what_the_history_has():
+    history = History()
+    for step in (10, 20):
+        history.record(step, d_real=0.8, d_fake=0.2, d_grad=1.0, g_grad=2.0, spread=0.5)
+    history.record(20, entropy=0.9, confident=0.5, frechet=100.0, floor=10.0)
+    fig = draw_diagnostics(history, torch.rand(4, 1, 28, 28))
+    assert len(fig.axes) == 5
+
+
+def test_diagnose_needs_the_diagnostic_series():
+    history = History()
+    history.record(1, d_loss=0.5)
+    with pytest.raises(KeyError, match="diagnostic_step"):
+        diagnose(history)
+
+
+# Real short runs: seeded, small (8 channels, batches of 32, 2,000 images) and fast (a few seconds each).
+TINY = {"channels": 8, "batch_size": 32, "log_every": 10}
+
+
+@pytest.fixture(scope="module")
+def images():
+    return load_dataset("fashion-mnist", "train", limit=2000, verbose=False).images * 2 - 1
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny networks train faster on one thread (and much faster on a busy machine, where threads wait)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize(
+    "name, steps",
+    [
+        ("healthy", 150),
+        ("sigmoid_before_logits_loss", 80),
+        ("no_batch_norm_in_g", 80),
+        ("mode_collapse", 80),
+        ("d_too_strong", 80),
+    ],
+)
+def test_diagnose_names_the_failure_of_a_real_run(images, one_thread, name, steps):
+    run, _ = failure_run(name, images, steps=steps, **TINY)
+    assert diagnose(run.history).name == name, str(diagnose(run.history))
+
+
+def test_unlabelled_hides_the_names():
+    histories = {name: History() for name in FAILURES}
+    mystery = unlabelled(histories)
+    assert sorted(mystery) == ["A", "B", "C", "D", "E"]
+    assert len({id(h) for h in mystery.values()}) == 5
+    with pytest.raises(KeyError, match="Train these"):
+        unlabelled({})
+
+
+def test_two_callbacks_with_the_same_period_both_run():
+    """train_gan's snapshots and an extra callback every n steps (the lesson's judge) share n: both must run."""
+    calls = []
+    data = torch.rand(64, 1, 28, 28) * 2 - 1
+    run = gan.train_gan(DCGenerator(channels=4), DCDiscriminator(channels=4), data, steps=4, batch_size=16,
+                        fixed_noise=torch.randn(2, 64), snapshot_every=2, every=[(2, lambda step: calls.append(step))],
+                        show_progress=False)  # fmt: skip
+    assert calls == [2, 4] and [s for s, _ in run.snapshots] == [0, 2, 4]
