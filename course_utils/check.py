@@ -58,3 +58,11 @@ __all__ += [
     "discriminator_block",
     "train_step",
 ]  # lesson 04
+from .exercises.lesson06 import (  # noqa: E402
+    critic_loss,
+    gradient_penalty,
+    wasserstein_1d,
+    wgan_generator_loss,
+)
+
+__all__ += ["wasserstein_1d", "critic_loss", "wgan_generator_loss", "gradient_penalty"]  # lesson 06
