@@ -17,11 +17,12 @@ samples lie within 3 standard deviations of its centre (lesson 04's ``mode_repor
 **Images** (``--part images``): WGAN-GP with lesson 05's architecture (``dcgan.DCGenerator``; the critic is
 ``dcgan.DCDiscriminator(norm="layer")``: no batch norm, since the penalty needs each image's score to depend on
 that image alone), Adam 1e-4, β = (0.5, 0.9), batch 64, n_critic = 5, for ``--minutes`` of compute (10, the DCGAN's
-budget in ``benchmarks/dcgan_quality.py``), on the 55,000-image training split. Judged like lesson 05: 5,000
+budget in ``benchmarks/dcgan_quality.py``), on the 55,000-image training split. Judged like lesson 05: 10,000
 samples, the reference classifier's class histogram (entropy / log 10, confident share, classes produced) and the
 Fréchet distance to the test set in its features, beside the real-vs-real floor (``judge.frechet_to_test``; not
 comparable with papers' FIDs). The DCGAN beside it: lesson 05's benchmark result
-(``benchmarks/results/dcgan_quality.json``) when it exists, else a DCGAN trained here for the same budget.
+(``benchmarks/results/dcgan_quality.json``, or ``--dcgan-json``) when it exists and judged as many samples, else a
+DCGAN trained here for the same budget with lesson 05's settings (batch 128, Adam 2e-4, β1 = 0.5).
 Targets: entropy ≥ 0.95 and a Fréchet distance at most 1.2 × the DCGAN's, at equal compute. WGAN-GP pays 5 critic
 steps (each with a double backward for the penalty) per generator step, so it makes far fewer generator steps in
 the same time.
@@ -128,8 +129,8 @@ def train_images(kind: str, train: torch.Tensor, args, clock, device) -> tuple:
         run = wgan.train_wgan(generator, critic, train, steps=10**9, batch_size=64, lr=1e-4, seed=args.seed,
                               log_every=100, max_seconds=args.minutes * 60, clock=clock)  # fmt: skip
     else:
-        critic = dcgan.DCDiscriminator(norm="batch").to(device)
-        run = gan.train_gan(generator, critic, train, steps=10**9, batch_size=64, lr=2e-4, seed=args.seed,
+        critic = dcgan.DCDiscriminator(norm="batch").to(device)  # lesson 05's benchmark settings
+        run = gan.train_gan(generator, critic, train, steps=10**9, batch_size=128, lr=2e-4, seed=args.seed,
                             log_every=100, max_seconds=args.minutes * 60, clock=clock)  # fmt: skip
     return generator, run
 
@@ -147,18 +148,25 @@ def judge(generator, args, classifier) -> dict:
 
 
 def dcgan_reference(args) -> dict | None:
-    """Lesson 05's DCGAN figures from its benchmark's JSON, if that exists and judged the same way."""
-    path = RESULTS_DIR / "dcgan_quality.json"
+    """Lesson 05's DCGAN figures from its benchmark's JSON, if it exists and judged as many samples as we do."""
+    path = Path(args.dcgan_json) if args.dcgan_json else RESULTS_DIR / "dcgan_quality.json"
     if not path.exists() or args.train_dcgan:
         return None
     record = json.loads(path.read_text())
     figures = record.get("figures") or {}
-    found = figures.get("dcgan", figures)
-    if not isinstance(found, dict) or not isinstance(found.get("frechet"), (int, float)):
-        print(f"{path} has no single Fréchet distance of the DCGAN where expected: training the DCGAN here.")
+    try:
+        dc = figures["models"]["dcgan"]
+        found = {"frechet": dc["frechet"]["frechet"], "frechet_floor": dc["frechet"]["floor"],
+                 "frechet_n": dc["frechet"]["n"], "generator_steps": dc["steps_done"],
+                 "compute_seconds": dc["train_compute_seconds"], **dc["generated"]}  # fmt: skip
+    except (KeyError, TypeError):
+        print(f"{path} does not hold lesson 05's DCGAN figures where expected: training the DCGAN here.")
         return None
-    return {"source": str(path.relative_to(RESULTS_DIR.parents[1])), "date": record.get("date"),
-            "machine": record.get("machine"), "figures": record.get("figures")}  # fmt: skip
+    if found["frechet_n"] != min(args.samples, 10_000):
+        print(f"{path} judged N = {found['frechet_n']}, not {args.samples}: training the DCGAN here.")
+        return None
+    return {"source": str(path), "date": record.get("date"), "load_average_1min": figures.get("load_average_1min"),
+            "alone": figures.get("alone"), "settings": figures.get("settings"), "dcgan": found}  # fmt: skip
 
 
 def images_part(args) -> dict:
@@ -195,12 +203,8 @@ def images_part(args) -> dict:
 
 
 def dcgan_figures(result: dict) -> dict | None:
-    """The DCGAN's judged figures, from this run or from lesson 05's JSON (whatever keys it uses)."""
-    if "dcgan" in result:
-        return result["dcgan"]
-    figures = (result.get("dcgan_from") or {}).get("figures") or {}
-    found = figures.get("dcgan", figures)
-    return found if isinstance(found, dict) else None
+    """The DCGAN's judged figures, from this run or from lesson 05's JSON."""
+    return result.get("dcgan") or (result.get("dcgan_from") or {}).get("dcgan")
 
 
 def main(argv=None) -> int:
@@ -216,10 +220,12 @@ def main(argv=None) -> int:
         "--ring-lr", type=float, default=1e-3, help="WGAN-GP's Adam learning rate on the ring"
     )
     parser.add_argument("--minutes", type=float, default=10.0, help="compute budget of each image model")
-    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--samples", type=int, default=10_000, help="samples judged (lesson 05's: 10,000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image runs")
     parser.add_argument("--train-dcgan", action="store_true", help="train the DCGAN here even if lesson 05's "
                         "result exists")  # fmt: skip
+    parser.add_argument("--dcgan-json", default=None, help="lesson 05's benchmark result to compare with "
+                        "(default benchmarks/results/dcgan_quality.json)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-write", action="store_true", help="print only (for trying the script)")
     args = parser.parse_args(argv)
