@@ -167,7 +167,6 @@ def judge_samples(
     return class_histogram_scores(predict_proba(model, x))
 
 
-@torch.no_grad()
 def classifier_features(
     images: torch.Tensor,
     dataset: str = "fashion-mnist",
@@ -177,10 +176,13 @@ def classifier_features(
 ) -> torch.Tensor:
     """The reference classifier's feature vector of each image (N×128, float64 on the CPU), for Fréchet distance."""
     x = _as_unit_range(images, value_range)
-    model = model if model is not None else reference_classifier(dataset)
+    model = model if model is not None else reference_classifier(dataset)  # may train it: not under no_grad
     device = next(model.parameters()).device
     model.eval()
-    chunks = [model.features(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    with torch.no_grad():
+        chunks = [
+            model.features(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)
+        ]
     return torch.cat(chunks).double()
 
 
