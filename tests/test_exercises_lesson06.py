@@ -317,4 +317,6 @@ def test_spectral_normalize_bounds_each_layer():
     critic.eval()
     for layer in critic.modules():
         if isinstance(layer, torch.nn.Linear):
-            assert float(torch.linalg.matrix_norm(layer.weight.detach(), ord=2)) == pytest.approx(1.0, abs=0.05)
+            assert float(torch.linalg.matrix_norm(layer.weight.detach(), ord=2)) == pytest.approx(
+                1.0, abs=0.05
+            )
