@@ -69,3 +69,12 @@ __all__ += [
     "init_weights",
     "name_the_failures",
 ]  # lesson 05
+
+from .exercises.lesson06 import (  # noqa: E402
+    critic_loss,
+    gradient_penalty,
+    wasserstein_1d,
+    wgan_generator_loss,
+)
+
+__all__ += ["wasserstein_1d", "critic_loss", "wgan_generator_loss", "gradient_penalty"]  # lesson 06

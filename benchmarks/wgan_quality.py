@@ -1,0 +1,272 @@
+"""Lesson 06's quality bar: WGAN-GP beside the BCE GAN, on the 8-Gaussian ring and on Fashion-MNIST.
+
+    flock /tmp/cpu.lock .venv/bin/python benchmarks/wgan_quality.py                  # both parts (~25 minutes)
+    flock /tmp/cpu.lock .venv/bin/python benchmarks/wgan_quality.py --part ring      # one part (kept beside the other)
+    .venv/bin/python benchmarks/wgan_quality.py --ring-steps 20 --minutes 0.05 --samples 500 --seeds 0 --no-write
+
+**Ring** (``--part ring``): lesson 04's 2-D networks (``gan.point_gan(8, 128)``: two hidden layers of 128, the
+discriminator's logit used as the critic's score), lesson 04's data (4,000 points of ``ring_of_gaussians``) and
+batch size (256), for the same number of generator steps (3,000), over 5 seeds. The BCE GAN at lesson 04's
+settings (Adam 1e-3, β = (0.5, 0.999), one D step per G step); WGAN-GP (Gulrajani et al., 2017) with 5 critic steps
+per G step, λ = 10, Adam with ``--ring-lr`` (default 1e-3, lesson 04's rate; chosen from one exploratory run on
+seed 0, where Gulrajani et al.'s 1e-4 covered 6 of 8 modes in 3,000 generator steps and 1e-3 all 8) and
+β = (0.5, 0.9). A mode is covered when at least 2% of 2,000
+samples lie within 3 standard deviations of its centre (lesson 04's ``mode_report``). Target: WGAN-GP covers all
+8 modes in every seed.
+
+**Images** (``--part images``): WGAN-GP with lesson 05's architecture (``dcgan.DCGenerator``; the critic is
+``dcgan.DCDiscriminator(norm="layer")``: no batch norm, since the penalty needs each image's score to depend on
+that image alone), Adam 1e-4, β = (0.5, 0.9), batch 64, n_critic = 5, for ``--minutes`` of compute (10, the DCGAN's
+budget in ``benchmarks/dcgan_quality.py``), on the 55,000-image training split. Judged like lesson 05: 10,000
+samples, the reference classifier's class histogram (entropy / log 10, confident share, classes produced) and the
+Fréchet distance to the test set in its features, beside the real-vs-real floor (``judge.frechet_to_test``; not
+comparable with papers' FIDs). The DCGAN beside it: lesson 05's benchmark result
+(``benchmarks/results/dcgan_quality.json``, or ``--dcgan-json``) when it exists and judged as many samples, else a
+DCGAN trained here for the same budget with lesson 05's settings (batch 128, Adam 2e-4, β1 = 0.5).
+Targets: entropy ≥ 0.95 and a Fréchet distance at most 1.2 × the DCGAN's, at equal compute. WGAN-GP pays 5 critic
+steps (each with a double backward for the penalty) per generator step, so it makes far fewer generator steps in
+the same time.
+
+Time is *compute* time, as in ``gan_quality.py``: this process's CPU time divided by its threads (wall-clock on an
+idle machine, but other programs cannot eat the budget). The 1-minute load average at start and end is recorded;
+the run counts as alone when both are at most the number of cores + 0.5 (a heuristic: 2 means this job alone on 2
+cores). Settings were not tuned on the test split. Writes ``benchmarks/results/wgan_quality.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import RESULTS_DIR, write_results  # noqa: E402
+from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
+from course_utils.judge import frechet_to_test, judge_samples, reference_classifier  # noqa: E402
+from course_utils.models import dcgan, gan, wgan  # noqa: E402
+from course_utils.toy_data import nearest_mode, ring_of_gaussians  # noqa: E402
+
+TARGET_ENTROPY = 0.95
+TARGET_FRECHET_RATIO = 1.2
+
+
+def load1() -> float:
+    return (
+        float(Path("/proc/loadavg").read_text().split()[0])
+        if Path("/proc/loadavg").exists()
+        else float("nan")
+    )
+
+
+def mode_report(points: torch.Tensor) -> dict:
+    """Modes holding ≥ 2% of the points within 3 std of their centre, and the share of points on a mode."""
+    mode, on_mode = nearest_mode(points)
+    counts = torch.bincount(mode[on_mode], minlength=8)
+    return {
+        "modes": int((counts >= 0.02 * len(points)).sum()),
+        "on_mode": round(float(on_mode.float().mean()), 3),
+    }
+
+
+def ring_part(args) -> dict:
+    """BCE GAN and WGAN-GP on the ring, same networks, data, batch and generator steps, over the seeds."""
+    real = ring_of_gaussians(4000, seed=0)
+    rows = []
+    for seed in args.seeds:
+        row = {"seed": seed}
+        for name in ("bce", "wgan_gp"):
+            torch.manual_seed(seed)
+            generator, critic = gan.point_gan(noise_dim=8, width=128)
+            started = time.process_time()
+            if name == "bce":
+                gan.train_gan(generator, critic, real, steps=args.ring_steps, batch_size=256, lr=1e-3, seed=seed,
+                              show_progress=False)  # fmt: skip
+            else:
+                wgan.train_wgan(generator, critic, real, steps=args.ring_steps, batch_size=256, lr=args.ring_lr,
+                                seed=seed, show_progress=False)  # fmt: skip
+            samples = generator.generate(2000, torch.Generator().manual_seed(seed + 100))
+            row[name] = {**mode_report(samples), "cpu_seconds": round(time.process_time() - started, 1)}
+        print(f"seed {seed}: BCE {row['bce']['modes']}/8 modes ({row['bce']['on_mode']:.0%} on a mode) · WGAN-GP "
+              f"{row['wgan_gp']['modes']}/8 ({row['wgan_gp']['on_mode']:.0%})", flush=True)  # fmt: skip
+        rows.append(row)
+    summary = {
+        name: {
+            "modes": [r[name]["modes"] for r in rows],
+            "all_8_in_every_seed": all(r[name]["modes"] == 8 for r in rows),
+        }
+        for name in ("bce", "wgan_gp")
+    }
+    return {
+        "settings": {
+            "generator_steps": args.ring_steps,
+            "batch_size": 256,
+            "bce_lr": 1e-3,
+            "bce_betas": [0.5, 0.999],
+            "wgan_lr": args.ring_lr,
+            "wgan_betas": list(wgan.BETAS),
+            "n_critic": wgan.N_CRITIC,
+            "gp_weight": wgan.GP_WEIGHT,
+            "networks": "gan.point_gan(noise_dim=8, width=128)",
+        },  # fmt: skip
+        "seeds": rows,
+        "summary": summary,
+        "passed": summary["wgan_gp"]["all_8_in_every_seed"],
+    }
+
+
+def train_images(kind: str, train: torch.Tensor, args, clock, device) -> tuple:
+    """Train lesson 05's architecture as a WGAN-GP ("wgan_gp") or a DCGAN ("dcgan") for the compute budget."""
+    seed_everything(args.seed)
+    generator = dcgan.DCGenerator(noise_dim=64).to(device)
+    if kind == "wgan_gp":
+        critic = dcgan.DCDiscriminator(norm="layer").to(device)
+        run = wgan.train_wgan(generator, critic, train, steps=10**9, batch_size=64, lr=1e-4, seed=args.seed,
+                              log_every=100, max_seconds=args.minutes * 60, clock=clock)  # fmt: skip
+    else:
+        critic = dcgan.DCDiscriminator(norm="batch").to(device)  # lesson 05's benchmark settings
+        run = gan.train_gan(generator, critic, train, steps=10**9, batch_size=128, lr=2e-4, seed=args.seed,
+                            log_every=100, max_seconds=args.minutes * 60, clock=clock)  # fmt: skip
+    return generator, run
+
+
+def judge(generator, args, classifier) -> dict:
+    samples = generator.generate(args.samples, torch.Generator().manual_seed(args.seed + 1)).cpu()
+    verdict = judge_samples(samples, model=classifier)
+    frechet = frechet_to_test(samples, model=classifier)
+    return {
+        **{k: verdict[k] for k in ("confident_share", "entropy_ratio", "classes_produced", "class_counts")},
+        "frechet": round(frechet["frechet"], 2),
+        "frechet_floor": round(frechet["floor"], 2),
+        "frechet_n": frechet["n"],
+    }
+
+
+def dcgan_reference(args) -> dict | None:
+    """Lesson 05's DCGAN figures from its benchmark's JSON, if it exists and judged as many samples as we do."""
+    path = Path(args.dcgan_json) if args.dcgan_json else RESULTS_DIR / "dcgan_quality.json"
+    if not path.exists() or args.train_dcgan:
+        return None
+    record = json.loads(path.read_text())
+    figures = record.get("figures") or {}
+    try:
+        dc = figures["models"]["dcgan"]
+        found = {"frechet": dc["frechet"]["frechet"], "frechet_floor": dc["frechet"]["floor"],
+                 "frechet_n": dc["frechet"]["n"], "generator_steps": dc["steps_done"],
+                 "compute_seconds": dc["train_compute_seconds"], **dc["generated"]}  # fmt: skip
+    except (KeyError, TypeError):
+        print(f"{path} does not hold lesson 05's DCGAN figures where expected: training the DCGAN here.")
+        return None
+    if found["frechet_n"] != min(args.samples, 10_000):
+        print(f"{path} judged N = {found['frechet_n']}, not {args.samples}: training the DCGAN here.")
+        return None
+    return {"source": str(path), "date": record.get("date"), "load_average_1min": figures.get("load_average_1min"),
+            "alone": figures.get("alone"), "settings": figures.get("settings"), "dcgan": found}  # fmt: skip
+
+
+def images_part(args) -> dict:
+    device = get_device()
+    threads = torch.get_num_threads()
+
+    def compute_seconds() -> float:
+        return time.process_time() / threads
+
+    clock = compute_seconds if device.type == "cpu" else time.perf_counter
+    train = load_dataset("fashion-mnist", "train").images * 2 - 1
+    classifier = reference_classifier("fashion-mnist", device=device)
+    result = {"settings": {"minutes": args.minutes, "batch_size": 64, "lr": 1e-4, "betas": list(wgan.BETAS),
+                           "n_critic": wgan.N_CRITIC, "gp_weight": wgan.GP_WEIGHT, "samples": args.samples,
+                           "generator": "dcgan.DCGenerator(noise_dim=64)",
+                           "critic": 'dcgan.DCDiscriminator(norm="layer")'}}  # fmt: skip
+    kinds = ["wgan_gp"]
+    reference = dcgan_reference(args)
+    if reference is None:
+        kinds.append("dcgan")
+    else:
+        result["dcgan_from"] = reference
+    for kind in kinds:
+        start = clock()
+        generator, run = train_images(kind, train, args, clock, device)
+        figures = {"generator_steps": run.steps, "compute_seconds": round(clock() - start, 1),
+                   **judge(generator, args, classifier)}  # fmt: skip
+        if kind == "wgan_gp":
+            history = run.history
+            figures["wasserstein_estimate_last"] = round(sum(history["wasserstein"][-5:]) / 5, 3)
+        result[kind] = figures
+        print(f"{kind}: {figures}", flush=True)
+    return result
+
+
+def dcgan_figures(result: dict) -> dict | None:
+    """The DCGAN's judged figures, from this run or from lesson 05's JSON."""
+    return result.get("dcgan") or (result.get("dcgan_from") or {}).get("dcgan")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--part", default="both", choices=["both", "ring", "images"])
+    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2, 3, 4])
+    parser.add_argument(
+        "--ring-steps", type=int, default=3000, help="generator steps on the ring (lesson 04's)"
+    )
+    parser.add_argument(
+        "--ring-lr", type=float, default=1e-3, help="WGAN-GP's Adam learning rate on the ring"
+    )
+    parser.add_argument("--minutes", type=float, default=10.0, help="compute budget of each image model")
+    parser.add_argument("--samples", type=int, default=10_000, help="samples judged (lesson 05's: 10,000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the image runs")
+    parser.add_argument("--train-dcgan", action="store_true", help="train the DCGAN here even if lesson 05's "
+                        "result exists")  # fmt: skip
+    parser.add_argument("--dcgan-json", default=None, help="lesson 05's benchmark result to compare with "
+                        "(default benchmarks/results/dcgan_quality.json)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-write", action="store_true", help="print only (for trying the script)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    previous = RESULTS_DIR / "wgan_quality.json"
+    figures = json.loads(previous.read_text())["figures"] if previous.exists() and not args.no_write else {}
+    cores = os.cpu_count() or 1
+    parts = {"ring": ring_part, "images": images_part}
+    for name in ("ring", "images") if args.part == "both" else (args.part,):
+        load_start, wall_start = load1(), time.perf_counter()
+        result = parts[name](args)
+        if name == "images":
+            finish_images(result)
+        result["load_average_1min"] = {"start": load_start, "end": load1()}
+        result["alone"] = max(result["load_average_1min"].values()) <= cores + 0.5
+        result["wall_seconds"] = round(time.perf_counter() - wall_start, 1)
+        result["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        figures[name] = result
+        print(f"{name}: {'PASSED' if result['passed'] else 'NOT MET'}; load average {load_start} → "
+              f"{result['load_average_1min']['end']} ({'alone' if result['alone'] else 'shared'}).")  # fmt: skip
+    figures["passed"] = all(figures[name]["passed"] for name in ("ring", "images") if name in figures)
+    figures["parts_missing"] = [name for name in ("ring", "images") if name not in figures]
+    if not args.no_write:
+        write_results("wgan_quality", figures)
+    return 0 if figures["passed"] else 1
+
+
+def finish_images(images: dict) -> None:
+    """Check the image targets: entropy, and the Fréchet distance against the DCGAN's (when known)."""
+    wgan_figures, dc = images["wgan_gp"], dcgan_figures(images)
+    checks = {"entropy": wgan_figures["entropy_ratio"] >= TARGET_ENTROPY}
+    if dc and isinstance(dc.get("frechet"), (int, float)):
+        ratio = wgan_figures["frechet"] / dc["frechet"]
+        images["frechet_ratio_to_dcgan"] = round(ratio, 3)
+        checks["frechet"] = ratio <= TARGET_FRECHET_RATIO
+        print(f"\nWGAN-GP / DCGAN Fréchet distance: {wgan_figures['frechet']} / {dc['frechet']} = {ratio:.2f} "
+              f"(target ≤ {TARGET_FRECHET_RATIO}); floor {wgan_figures['frechet_floor']}")  # fmt: skip
+    images["checks"] = checks
+    images["passed"] = all(checks.values())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
