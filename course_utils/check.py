@@ -58,3 +58,12 @@ __all__ += [
     "discriminator_block",
     "train_step",
 ]  # lesson 04
+
+from .exercises.lesson07 import (  # noqa: E402
+    discriminator_input,
+    generator_input,
+    sample_class,
+    steering_step,
+)
+
+__all__ += ["generator_input", "discriminator_input", "sample_class", "steering_step"]  # lesson 07
