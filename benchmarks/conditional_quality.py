@@ -62,9 +62,15 @@ def load_average() -> float:
 
 
 def kmeans(features: torch.Tensor, k: int, iterations: int = 25, seed: int = 0) -> torch.Tensor:
-    """k cluster centres of ``features`` (N×D) by Lloyd's algorithm from k distinct random points."""
+    """k cluster centres of ``features`` (N×D): Lloyd's algorithm from k-means++ starting centres (each new one
+    drawn with probability proportional to its squared distance from the nearest centre so far; Arthur &
+    Vassilvitskii, 2007), which keeps two starting centres from falling in the same cluster."""
     rng = torch.Generator().manual_seed(seed)
-    centres = features[torch.randperm(len(features), generator=rng)[:k]].clone()
+    centres = features[torch.randint(len(features), (1,), generator=rng)]
+    while len(centres) < k:
+        weights = torch.cdist(features, centres).min(dim=1).values.pow(2)
+        centres = torch.cat([centres, features[torch.multinomial(weights, 1, generator=rng)]])
+    centres = centres.clone()
     for _ in range(iterations):
         nearest = torch.cdist(features, centres).argmin(dim=1)
         for j in range(k):
