@@ -92,6 +92,8 @@ def test_conditional_explorer_refuses_what_it_cannot_draw(model):
     from course_utils.models.conditional import ConditionalGenerator
 
     with pytest.raises(ValueError, match="between 1 and the noise size 6"):
-        ConditionalExplorer(ConditionalGenerator(noise_dim=6, num_classes=2, channels=4), ["a", "b"], sliders=7)
+        ConditionalExplorer(
+            ConditionalGenerator(noise_dim=6, num_classes=2, channels=4), ["a", "b"], sliders=7
+        )
     with pytest.raises(ShapeError, match="noise_dim"):
         ConditionalExplorer(torch.nn.Linear(2, 2), ["a", "b"])
