@@ -4,7 +4,8 @@
     flock /tmp/cpu.lock .venv/bin/python benchmarks/conditional_quality.py --split validation  # comparing settings
 
 Trains lesson 07's conditional GAN (``conditional.ConditionalGenerator`` / ``ConditionalDiscriminator`` with the
-label as extra channels; Adam 2e-4, β₁ = 0.5, batch 64) for at most ``--cgan-steps`` steps or ``--cgan-minutes``
+label as extra channels, or ``--conditioning projection`` for the projection discriminator; Adam 2e-4, β₁ = 0.5,
+batch 64) for at most ``--cgan-steps`` steps or ``--cgan-minutes``
 minutes of compute, and its conditional VAE (``conditional.ConditionalVAE``, 16 latent dimensions) for
 ``--cvae-epochs`` epochs, both on the training split (55,000 images). Then, for each model and each of the 10
 classes, it asks for ``--per-class`` images (1,000 by default) of that class and measures, with the course's
@@ -29,7 +30,7 @@ DCGAN's published ones (Radford et al., 2016) and the lesson's; they were not tu
 Time is *compute* time on a CPU (this process's CPU time / threads), so that other programs on a shared machine
 do not eat the training budget; wall-clock time is recorded too, with the 1-minute load average at the start and
 the end and whether the run was alone on the machine (``--alone``, as the person running it says). Writes
-``benchmarks/results/conditional_quality[-validation].json``.
+``benchmarks/results/conditional_quality[-projection][-validation].json``.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--cgan-steps", type=int, default=6_000, help="most cGAN training steps")
+    parser.add_argument("--cgan-steps", type=int, default=12_000, help="most cGAN training steps")
     parser.add_argument("--cgan-minutes", type=float, default=8.0, help="most minutes of cGAN compute")
     parser.add_argument("--channels", type=int, default=16, help="width C of the cGAN's networks")
     parser.add_argument("--conditioning", default="channels", choices=["channels", "projection"])
@@ -240,7 +241,8 @@ def main(argv=None) -> int:
         "target_cgan_accuracy": TARGET_CGAN_ACCURACY,
         "passed": passed,
     }
-    name = "conditional_quality" + ("" if args.split == "test" else f"-{args.split}")
+    name = "conditional_quality" + ("" if args.conditioning == "channels" else f"-{args.conditioning}")
+    name += "" if args.split == "test" else f"-{args.split}"
     if args.results_dir is not None:
         import benchmarks.common as common
 
