@@ -252,3 +252,17 @@ def test_steering_step_mistakes(knobs, diagnosis):
 
 def test_steering_knobs_off_is_right():
     assert check.steering_step(make_steer()).passed
+
+
+def test_checking_leaves_the_random_state_alone():
+    for checker, answer in [
+        (check.generator_input, conditional.generator_input),
+        (check.discriminator_input, conditional.discriminator_input),
+        (check.sample_class, conditional.sample_class),
+        (check.steering_step, conditional.steering_step),
+    ]:
+        torch.manual_seed(123)
+        expected = torch.rand(3)
+        torch.manual_seed(123)
+        checker(answer)
+        assert torch.equal(torch.rand(3), expected), checker.__name__

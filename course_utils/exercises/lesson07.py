@@ -92,7 +92,15 @@ def _call_concatenation(fn, args, what: str, fix: str, axis_fix: str = ""):
 
 @exercise("07.1", "generator_input", points=2)
 def generator_input(fn) -> str:
-    """Check ``generator_input(z, labels, num_classes)`` = torch.cat([z, one_hot(labels)], dim=1)."""
+    """Check ``generator_input(z, labels, num_classes)`` = torch.cat([z, one_hot(labels)], dim=1).
+
+    Runs in a forked random state: checking does not change the random numbers the notebook draws next.
+    """
+    with torch.random.fork_rng():
+        return _check_generator_input(fn)
+
+
+def _check_generator_input(fn) -> str:
     gen = torch.Generator().manual_seed(0)
     cases = [(5, 3, torch.tensor([2, 0, 1, 0, 2]), 6), (4, 6, torch.tensor([1, 3, 0, 1]), 4)]
     for n, noise_dim, labels, k in cases:
@@ -159,7 +167,15 @@ def discriminator_input_variants(
 
 @exercise("07.2", "discriminator_input", points=2)
 def discriminator_input(fn) -> str:
-    """Check ``discriminator_input(images, labels, num_classes)``: images with K label channels, N×(C + K)×H×W."""
+    """Check ``discriminator_input(images, labels, num_classes)``: images with K label channels, N×(C + K)×H×W.
+
+    Runs in a forked random state: checking does not change the random numbers the notebook draws next.
+    """
+    with torch.random.fork_rng():
+        return _check_discriminator_input(fn)
+
+
+def _check_discriminator_input(fn) -> str:
     gen = torch.Generator().manual_seed(1)
     for n, c, h, w, k, labels in [
         (4, 1, 28, 28, 3, torch.tensor([2, 0, 1, 2])),
@@ -231,7 +247,15 @@ class SpyGenerator(nn.Module):
 
 @exercise("07.3", "sample_class", points=2)
 def sample_class(fn) -> str:
-    """Check ``sample_class(generator, label, n)``: n images of class ``label``, with fresh noise each."""
+    """Check ``sample_class(generator, label, n)``: n images of class ``label``, with fresh noise each.
+
+    Runs in a forked random state: checking does not change the random numbers the notebook draws next.
+    """
+    with torch.random.fork_rng():
+        return _check_sample_class(fn)
+
+
+def _check_sample_class(fn) -> str:
     spy = SpyGenerator(noise_dim=5).train()
     what = "sample_class(generator, label=3, n=500)"
     out = call(fn, spy, 3, 500, what=what)
@@ -348,7 +372,15 @@ STEERING_ADVICE = {
 
 @exercise("07.4", "steering_step", points=3)
 def steering_step(fn) -> str:
-    """Check ``steering_step(z, generator, classifier, target, step_size)`` = z + η ∇_z logit_target, detached."""
+    """Check ``steering_step(z, generator, classifier, target, step_size)`` = z + η ∇_z logit_target, detached.
+
+    Runs in a forked random state: checking does not change the random numbers the notebook draws next.
+    """
+    with torch.random.fork_rng():
+        return _check_steering_step(fn)
+
+
+def _check_steering_step(fn) -> str:
     generator, classifier = _steering_nets()
     z = torch.randn(6, 4, generator=torch.Generator().manual_seed(3))
     for target, step_size in ((2, 0.3), (4, 0.05)):
