@@ -101,3 +101,19 @@ def test_steering_climbs_the_target_logit():
         scores = [classifier((generator(p) + 1) / 2)[:, 1] for p in path]
     assert all((later >= earlier - 1e-6).all() for earlier, later in zip(scores, scores[1:]))
     assert (scores[-1] > scores[0]).all()
+
+
+def test_conditional_models_round_trip_through_a_checkpoint(tmp_path):
+    from course_utils import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    models = [
+        c.ConditionalGenerator(noise_dim=8, num_classes=3, channels=4, upsample="resize"),
+        c.ConditionalDiscriminator(num_classes=3, channels=4, conditioning="projection"),
+        c.ConditionalVAE(latent_dim=4, hidden=(16,), num_classes=3),
+    ]
+    for i, model in enumerate(models):
+        loaded, _ = load_checkpoint(save_checkpoint(model.eval(), tmp_path / f"m{i}.pt"))
+        assert type(loaded) is type(model) and loaded.config == model.config
+        for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+            assert torch.equal(a, b)
