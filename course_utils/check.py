@@ -78,3 +78,12 @@ from .exercises.lesson06 import (  # noqa: E402
 )
 
 __all__ += ["wasserstein_1d", "critic_loss", "wgan_generator_loss", "gradient_penalty"]  # lesson 06
+
+from .exercises.lesson07 import (  # noqa: E402
+    discriminator_input,
+    generator_input,
+    sample_class,
+    steering_step,
+)
+
+__all__ += ["generator_input", "discriminator_input", "sample_class", "steering_step"]  # lesson 07

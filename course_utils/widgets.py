@@ -3,8 +3,9 @@
 - ``LatentExplorer(model)``: two sliders over a 2-D latent plane; the image decoded from (z1, z2) is redrawn as
   you drag, next to the map of images decoded over a grid of the plane, with a marker where you are.
 - ``FigureSlider(figures)``: a slider that flips between pictures made in advance (e.g. one per beta value).
+- ``ConditionalExplorer(model, class_names)``: a class selector and noise sliders over a conditional generator.
 
-Both are ordinary widgets: ``display(explorer)`` shows them, nothing waits for input, so a notebook that builds
+All three are ordinary widgets: ``display(explorer)`` shows them, nothing waits for input, so a notebook that builds
 them runs straight through under nbval or nbconvert (where no one drags a slider). Images are drawn with Pillow
 rather than matplotlib so that each slider move costs about a millisecond, not a tenth of a second. Without a
 running Jupyter front end (Colab's "trusted" widgets, a static HTML export) the sliders show as text; the picture
@@ -172,3 +173,108 @@ class FigureSlider(widgets.VBox):
 
     def _on_change(self, change) -> None:
         self.image.value = self.pictures[change["new"]]
+
+
+class ConditionalExplorer(widgets.VBox):
+    """A class selector and noise sliders over a conditional generator: the image is redrawn as you move them.
+
+    >>> explorer = ConditionalExplorer(cgan_generator, class_names)   # or a ConditionalVAE
+    >>> display(explorer)
+    >>> explorer.show(label=7, sliders=[1.0, -0.5, 0, 0])             # the same as choosing and dragging
+
+    The sliders set the first ``sliders`` numbers of the noise z; the other numbers stay fixed (drawn once from
+    ``seed``). Below the chosen class, a strip shows the **same z** decoded with every class: what the noise holds
+    (the style) next to what the label holds (the class).
+
+    Args:
+        model: a ``ConditionalGenerator`` (``model(z, labels)`` → images in [-1, 1], ``noise_dim``) or a
+            ``ConditionalVAE`` (``model.decode(z, labels)`` → images in [0, 1], ``latent_dim``).
+        class_names: one name per class, in label order.
+        sliders: how many noise numbers get a slider.
+        extent: each slider covers [-extent, extent].
+        zoom: on-screen pixels per image pixel for the chosen image.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        class_names,
+        sliders: int = 4,
+        extent: float = 3.0,
+        zoom: int = 6,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        self.class_names = [str(c) for c in class_names]
+        self.noise_dim = int(getattr(model, "noise_dim", getattr(model, "latent_dim", 0)))
+        if self.noise_dim < 1:
+            raise ShapeError("ConditionalExplorer needs a conditional generator (with noise_dim) or a conditional VAE "
+                             "(with latent_dim).")  # fmt: skip
+        if not 1 <= sliders <= self.noise_dim:
+            raise ValueError(f"sliders must be between 1 and the noise size {self.noise_dim}, got {sliders}.")
+        self.zoom = int(zoom)
+        self.base = torch.randn(1, self.noise_dim, generator=torch.Generator().manual_seed(seed))
+        self.selector = widgets.Dropdown(
+            options=[(name, k) for k, name in enumerate(self.class_names)], value=0, description="class"
+        )
+        self.sliders = [
+            widgets.FloatSlider(value=round(float(self.base[0, i]), 2), min=-extent, max=extent, step=0.05,
+                                description=f"z[{i}]", continuous_update=True)
+            for i in range(sliders)
+        ]  # fmt: skip
+        self.image = widgets.Image(format="png", width=28 * self.zoom, height=28 * self.zoom)
+        self.strip = widgets.Image(format="png")
+        self.caption = widgets.HTML()
+        self.last_image: Optional[np.ndarray] = None  # the chosen class's image, 28×28 uint8 (for tests)
+        self.last_strip: Optional[np.ndarray] = None  # the same z with every class, 28×(28·K) uint8
+        self.updates = 0
+        self._quiet = False
+        for control in (self.selector, *self.sliders):
+            control.observe(self._on_change, names="value")
+        controls = widgets.VBox([self.selector, *self.sliders])
+        strip_title = widgets.HTML("<b>The same z with every class</b>: " + " · ".join(self.class_names))
+        super().__init__([widgets.HBox([controls, self.image, self.caption]), strip_title, self.strip])
+        self._redraw()
+
+    def noise(self) -> torch.Tensor:
+        """The current z (1×noise_dim): the sliders' values, then the fixed rest."""
+        z = self.base.clone()
+        z[0, : len(self.sliders)] = torch.tensor([s.value for s in self.sliders])
+        return z
+
+    def show(self, label: Optional[int] = None, sliders=None) -> None:
+        """Choose a class and/or set the sliders (the picture follows once, as when moving the controls)."""
+        self._quiet = True
+        try:
+            if label is not None:
+                self.selector.value = int(label)
+            for slider, value in zip(self.sliders, sliders or []):
+                slider.value = float(value)
+        finally:
+            self._quiet = False
+        self._redraw()
+
+    def _decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        with evaluating(self.model):
+            if hasattr(self.model, "decode"):
+                return self.model.decode(z.to(device), labels.to(device)).cpu()
+            return ((self.model(z.to(device), labels.to(device)) + 1) / 2).cpu()
+
+    def _on_change(self, change=None) -> None:
+        if not self._quiet:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        k = len(self.class_names)
+        images = self._decode(self.noise().repeat(k, 1), torch.arange(k))  # K×1×28×28, one per class
+        pixels = _to_uint8(images[:, 0])
+        self.last_image = pixels[self.selector.value]
+        self.last_strip = np.concatenate(list(pixels), axis=1)
+        self.image.value = _png(np.kron(self.last_image, np.ones((self.zoom, self.zoom), dtype=np.uint8)))
+        self.strip.value = _png(np.kron(self.last_strip, np.ones((2, 2), dtype=np.uint8)))
+        values = ", ".join(f"{s.value:+.2f}" for s in self.sliders)
+        self.caption.value = (
+            f"<b>{self.class_names[self.selector.value]}</b><br>z[:{len(self.sliders)}] = ({values})"
+        )
+        self.updates += 1

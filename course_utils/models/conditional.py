@@ -1,0 +1,411 @@
+"""Lesson 07's conditional and controllable generators: a conditional GAN, a conditional VAE, and latent steering.
+
+**Conditioning** (Mirza & Osindero, 2014) gives the label y to the networks as one more input:
+
+- the generator gets ``[z, one_hot(y)]``: the noise and the label side by side (``generator_input``);
+- the discriminator gets the image with the label as K extra *channels*, channel k all ones when y = k and all
+  zeros otherwise (``discriminator_input``), so its first convolution sees the label at every pixel; it now
+  answers "is this a real image *of class y*?", and G can only fool it by making the class it was asked for.
+- the **projection discriminator** (Miyato & Koyama, 2018) instead adds the inner product of a learned class
+  embedding with D's image features to an unconditional logit: ``logit = ψ(h) + embed(y) · h``.
+
+A **conditional VAE** (Sohn, Lee & Yan, 2015) gives y to the encoder and to the decoder; the code z then only
+has to hold what the label does not say: the style.
+
+**Steering** an *unconditional* generator: move its noise z up the gradient of a classifier's class logit,
+z ← z + η ∇_z logit_k(G(z)) (``steering_step``), so that G(z) looks more like class k.
+
+The convolutional blocks and the initialisation are lesson 05's (``models.dcgan``); the training step mirrors
+lesson 04's ``gan.train_step`` with labels added; both trainers hand their step to the course's loop ``fit``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..batches import TensorBatches
+from ..errors import ShapeError
+from ..images import IMAGE_SHAPE, check_images
+from ..training import History, evaluating, fit, warmup_cosine
+from .blocks import dense_stack
+from .dcgan import discriminator_block, generator_block, init_weights, upsample_layers
+from .gan import discriminator_loss, generator_loss
+from .vae import kl_divergence, reconstruction_nll, reparameterize
+
+NUM_CLASSES = 10
+
+# ----------------------------------------------------------------------------------------------------------------
+# The conditional inputs (the answer key of exercises 07.1 and 07.2)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _check_labels(labels: torch.Tensor, n: int, num_classes: int, who: str) -> None:
+    if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or len(labels) != n:
+        got = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ShapeError(f"{who} needs one class index per example: a tensor of shape ({n},), got {got}.")
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise ShapeError(f"{who} needs class indices (dtype torch.long), got dtype {labels.dtype}.")
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ShapeError(
+            f"{who}: class indices must be 0…{num_classes - 1}, got {int(labels.min())}…{int(labels.max())}."
+        )
+
+
+def generator_input(z: torch.Tensor, labels: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.Tensor:
+    """G's input: the noise and the one-hot label side by side, N×(noise_dim + K), on z's device and dtype."""
+    return torch.cat([z, F.one_hot(labels, num_classes).to(z)], dim=1)
+
+
+def discriminator_input(
+    images: torch.Tensor, labels: torch.Tensor, num_classes: int = NUM_CLASSES
+) -> torch.Tensor:
+    """D's input: the images with K label channels, N×(C + K)×H×W; channel C + k is all ones where y = k."""
+    n, _, height, width = images.shape
+    planes = F.one_hot(labels, num_classes).to(images)[:, :, None, None].expand(n, num_classes, height, width)
+    return torch.cat([images, planes], dim=1)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The conditional GAN
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class ConditionalGenerator(nn.Module):
+    """(noise N×noise_dim, labels N) → images N×1×28×28 in [-1, 1]: lesson 05's DCGAN generator fed [z, one_hot(y)].
+
+    Linear [z, y] → 2C×7×7 → BatchNorm → ReLU → C×14×14 → 1×28×28 → tanh (``channels`` = C).
+    """
+
+    def __init__(
+        self,
+        noise_dim: int = 64,
+        num_classes: int = NUM_CLASSES,
+        channels: int = 32,
+        upsample: str = "transposed",
+    ) -> None:
+        super().__init__()
+        self.config = {"noise_dim": int(noise_dim), "num_classes": int(num_classes), "channels": int(channels),
+                       "upsample": upsample}  # fmt: skip
+        self.noise_dim, self.num_classes, self.data_shape = int(noise_dim), int(num_classes), IMAGE_SHAPE
+        c = int(channels)
+        self.project = nn.Sequential(
+            nn.Linear(self.noise_dim + self.num_classes, 2 * c * 7 * 7, bias=False),
+            nn.Unflatten(1, (2 * c, 7, 7)),
+            nn.BatchNorm2d(2 * c),
+            nn.ReLU(inplace=True),
+        )
+        self.up1 = generator_block(2 * c, c, upsample)  # 7×7 → 14×14
+        self.up2 = nn.Sequential(*upsample_layers(c, 1, upsample), nn.Tanh())  # 14×14 → 28×28
+        self.apply(init_weights)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != self.noise_dim:
+            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ShapeError(f"This generator expects noise of shape N×{self.noise_dim}, got {got}.")
+        _check_labels(labels, len(z), self.num_classes, "This generator")
+        return self.up2(self.up1(self.project(generator_input(z, labels, self.num_classes))))
+
+    def sample_noise(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """``n`` noise vectors z ~ N(0, I) on the model's device."""
+        return torch.randn(n, self.noise_dim, generator=generator).to(next(self.parameters()).device)
+
+    def generate(self, labels: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """One new image per requested label (fresh noise), in eval mode."""
+        labels = torch.as_tensor(labels, dtype=torch.long, device=next(self.parameters()).device)
+        with evaluating(self):
+            return self(self.sample_noise(len(labels), generator), labels)
+
+
+class ConditionalDiscriminator(nn.Module):
+    """(images N×1×28×28, labels N) → one logit each, N×1: "is this a real image of class y?".
+
+    ``conditioning="channels"``: the label enters as K extra input channels (``discriminator_input``).
+    ``conditioning="projection"``: features h from the image alone; logit = linear(h) + embed(y) · h
+    (Miyato & Koyama, 2018). Otherwise lesson 05's DCGAN discriminator (``channels`` = C, batch norm).
+    """
+
+    def __init__(
+        self, num_classes: int = NUM_CLASSES, channels: int = 32, conditioning: str = "channels"
+    ) -> None:
+        super().__init__()
+        if conditioning not in ("channels", "projection"):
+            raise ValueError(f"conditioning must be 'channels' or 'projection', got {conditioning!r}.")
+        self.config = {
+            "num_classes": int(num_classes),
+            "channels": int(channels),
+            "conditioning": conditioning,
+        }
+        self.num_classes, self.conditioning, self.data_shape = int(num_classes), conditioning, IMAGE_SHAPE
+        c = int(channels)
+        in_channels = 1 + (self.num_classes if conditioning == "channels" else 0)
+        self.features = nn.Sequential(
+            discriminator_block(in_channels, c, norm="none"),  # 28×28 → 14×14
+            discriminator_block(c, 2 * c, norm="batch"),  # 14×14 → 7×7
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(2 * c * 7 * 7, 1)
+        self.embed = nn.Embedding(self.num_classes, 2 * c * 7 * 7) if conditioning == "projection" else None
+        self.apply(init_weights)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        images = check_images(images, self.data_shape, "This discriminator")
+        _check_labels(labels, len(images), self.num_classes, "This discriminator")
+        if self.conditioning == "channels":
+            return self.head(self.features(discriminator_input(images, labels, self.num_classes)))
+        h = self.features(images)
+        return self.head(h) + (self.embed(labels) * h).sum(dim=1, keepdim=True)
+
+
+def cgan_train_step(
+    generator: ConditionalGenerator,
+    discriminator: ConditionalDiscriminator,
+    real: torch.Tensor,
+    labels: torch.Tensor,
+    g_optimizer: torch.optim.Optimizer,
+    d_optimizer: torch.optim.Optimizer,
+) -> dict:
+    """Lesson 04's training step with labels: the fakes are asked for the real batch's labels, and D and G both
+    see the label next to every image. Returns the losses and D's mean probabilities on real and fake."""
+    z = torch.randn(len(real), generator.noise_dim, device=real.device)
+    fake = generator(z, labels)
+
+    real_logits, fake_logits = discriminator(real, labels), discriminator(fake.detach(), labels)
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    d_optimizer.zero_grad(set_to_none=True)
+    d_loss.backward()
+    d_optimizer.step()
+
+    g_loss = generator_loss(discriminator(fake, labels))
+    g_optimizer.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_optimizer.step()
+    return {
+        "d_loss": float(d_loss.detach()),
+        "g_loss": float(g_loss.detach()),
+        "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
+        "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
+    }
+
+
+@dataclass
+class CganRun:
+    """What ``train_cgan`` returns: the curves, fixed-noise samples over training, the training time and steps."""
+
+    history: History
+    snapshots: List[Tuple[int, torch.Tensor]] = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+
+
+def train_cgan(
+    generator: ConditionalGenerator,
+    discriminator: ConditionalDiscriminator,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+    batch_size: int = 64,
+    lr: float = 2e-4,
+    betas: Tuple[float, float] = (0.5, 0.999),
+    fixed_noise: Optional[torch.Tensor] = None,
+    fixed_labels: Optional[torch.Tensor] = None,
+    snapshot_every: Optional[int] = None,
+    log_every: int = 50,
+    live=None,
+    seed: int = 0,
+    show_progress: bool = True,
+    max_seconds: Optional[float] = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> CganRun:
+    """Train a conditional GAN on ``images`` (N×1×28×28 in [-1, 1]) with their ``labels`` for ``steps`` steps.
+
+    Adam (lr 2e-4, β₁ = 0.5) for both players, ``cgan_train_step`` handed to ``fit``. ``fixed_noise`` and
+    ``fixed_labels``: the images they make are kept every ``snapshot_every`` steps (and at the start and end).
+    ``max_seconds``: stop once this much training time has passed on ``clock``.
+    """
+    images = check_images(images, IMAGE_SHAPE, "train_cgan")
+    _check_labels(labels, len(images), generator.num_classes, "train_cgan")
+    device = next(generator.parameters()).device
+    discriminator.to(device)
+    generator.train()
+    discriminator.train()
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    batches = TensorBatches(images, labels, batch_size=batch_size, device=device, drop_last=True, seed=seed)
+    run = CganRun(History())
+
+    def snapshot(step: int) -> None:
+        if fixed_noise is not None and fixed_labels is not None:
+            with evaluating(generator):
+                run.snapshots.append((step, generator(fixed_noise.to(device), fixed_labels.to(device)).cpu()))
+
+    def step(batch):
+        real, y = batch
+        return cgan_train_step(generator, discriminator, real, y, g_optimizer, d_optimizer)
+
+    every = [(snapshot_every, snapshot)] if snapshot_every else []
+    snapshot(0)
+    run.history = fit(step, batches, steps=steps, seconds=max_seconds, log_every=log_every, every=every, view=live,
+                      view_samples=lambda: run.snapshots[-1][1] if run.snapshots else None,
+                      desc="conditional GAN training", show_progress=show_progress, clock=clock)  # fmt: skip
+    if not snapshot_every:
+        snapshot(run.history.steps_done)
+    run.seconds, run.steps = run.history.seconds, run.history.steps_done
+    generator.eval()
+    discriminator.eval()
+    return run
+
+
+def sample_class(
+    generator: nn.Module, label: int, n: int, generator_seed: Optional[int] = None
+) -> torch.Tensor:
+    """``n`` images of class ``label`` from a conditional generator (eval mode, no gradients): the answer of 07.3."""
+    device = next(generator.parameters()).device
+    rng = torch.Generator().manual_seed(generator_seed) if generator_seed is not None else None
+    z = torch.randn(n, generator.noise_dim, generator=rng).to(device)
+    labels = torch.full((n,), int(label), dtype=torch.long, device=device)
+    with evaluating(generator):
+        return generator(z, labels)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The conditional VAE
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class ConditionalVAE(nn.Module):
+    """A fully connected VAE whose encoder sees [x, one_hot(y)] and whose decoder sees [z, one_hot(y)].
+
+    ``encode(x, y) -> (mu, log_var)``, ``decode_logits(z, y)``, ``decode(z, y)`` (pixel probabilities in [0, 1]),
+    ``forward(x, y) -> (logits, mu, log_var)``, ``sample(labels)``. Trained with lesson 03's negative ELBO.
+    """
+
+    def __init__(
+        self, latent_dim: int = 16, hidden: Sequence[int] = (512, 256), num_classes: int = NUM_CLASSES
+    ):
+        super().__init__()
+        self.config = {"latent_dim": int(latent_dim), "hidden": [int(h) for h in hidden],
+                       "num_classes": int(num_classes)}  # fmt: skip
+        self.latent_dim, self.num_classes, self.image_shape = int(latent_dim), int(num_classes), IMAGE_SHAPE
+        pixels = 28 * 28
+        widths = [pixels + self.num_classes, *self.config["hidden"]]
+        self.encoder = nn.Sequential(*dense_stack(widths))
+        self.to_stats = nn.Linear(widths[-1], 2 * self.latent_dim)
+        back = [self.latent_dim + self.num_classes, *reversed(self.config["hidden"])]
+        self.decoder = nn.Sequential(
+            *dense_stack(back), nn.Linear(back[-1], pixels), nn.Unflatten(1, IMAGE_SHAPE)
+        )
+
+    def _label(self, labels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        _check_labels(labels, len(like), self.num_classes, "The conditional VAE")
+        return F.one_hot(labels, self.num_classes).to(like)
+
+    def encode(self, images: torch.Tensor, labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        x = check_images(images, IMAGE_SHAPE, "encode").flatten(1)
+        return self.to_stats(self.encoder(torch.cat([x, self._label(labels, x)], dim=1))).chunk(2, dim=1)
+
+    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ShapeError(f"decode expects codes N×{self.latent_dim}, got shape {tuple(z.shape)}.")
+        return self.decoder(torch.cat([z, self._label(labels, z)], dim=1))
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z, labels))
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor):
+        mu, log_var = self.encode(images, labels)
+        return self.decode_logits(reparameterize(mu, log_var), labels), mu, log_var
+
+    @torch.no_grad()
+    def sample(self, labels: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """One image per requested label: z ~ N(0, I), decoded with the label (pixel probabilities in [0, 1])."""
+        device = next(self.parameters()).device
+        labels = torch.as_tensor(labels, dtype=torch.long, device=device)
+        z = torch.randn(len(labels), self.latent_dim, generator=generator).to(device)
+        with evaluating(self):
+            return self.decode(z, labels)
+
+
+def train_cvae(
+    model: ConditionalVAE,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    show_progress: bool = True,
+    live=None,
+) -> History:
+    """Train a conditional VAE on images in [0, 1] with their labels (negative ELBO, Adam, warm-up + cosine)."""
+    images = check_images(images, IMAGE_SHAPE, "train_cvae")
+    _check_labels(labels, len(images), model.num_classes, "train_cvae")
+    device = next(model.parameters()).device
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batches = TensorBatches(images, labels, batch_size=batch_size, device=device, seed=seed)
+
+    def step(batch):
+        x, y = batch
+        logits, mu, log_var = model(x, y)
+        rec, kl = reconstruction_nll(logits, x).mean(), kl_divergence(mu, log_var).mean()
+        loss = rec + kl
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss, "reconstruction": rec, "kl": kl}
+
+    def peek():
+        return model.sample(torch.arange(16) % model.num_classes, torch.Generator().manual_seed(0)).cpu()
+
+    model.train()
+    history = fit(step, batches, epochs=epochs, optimizers=[optimizer], schedule=warmup_cosine, view=live,
+                  view_samples=peek, desc="training the conditional VAE", show_progress=show_progress)  # fmt: skip
+    model.eval()
+    return history
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Steering an unconditional generator with a classifier (the answer key of exercise 07.4)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def steering_step(
+    z: torch.Tensor, generator: nn.Module, classifier: nn.Module, target: int, step_size: float
+) -> torch.Tensor:
+    """One step of classifier-guided steering: z + step_size · ∇_z logit_target(classifier(G(z))), detached.
+
+    The generator makes images in [-1, 1]; the classifier reads [0, 1], so the images are mapped with (x + 1) / 2.
+    Each z moves on its own (the logits are summed over the batch, and z_i only affects image i).
+    """
+    z = z.detach().requires_grad_(True)
+    logits = classifier((generator(z) + 1) / 2)
+    (grad,) = torch.autograd.grad(logits[:, target].sum(), z)
+    return (z + step_size * grad).detach()
+
+
+def steer(
+    generator: nn.Module,
+    classifier: nn.Module,
+    z: torch.Tensor,
+    target: int,
+    steps: int = 10,
+    step_size: float = 0.1,
+    step_fn: Optional[Callable] = None,
+) -> List[torch.Tensor]:
+    """Walk ``z`` ``steps`` times up the target class's logit; returns the codes [z₀, z₁, …, z_steps].
+
+    Both networks are put in eval mode for the walk (batch norm on its running statistics) and left so.
+    ``step_fn``: the step to use (default ``steering_step``; the lesson passes the learner's).
+    """
+    step_fn = step_fn or steering_step
+    generator.eval()
+    classifier.eval()
+    path = [z.detach()]
+    for _ in range(steps):
+        path.append(step_fn(path[-1], generator, classifier, target, step_size))
+    return path

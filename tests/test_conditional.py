@@ -1,0 +1,119 @@
+"""Lesson 07's models: the conditional inputs, the conditional GAN and VAE, and latent steering."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils import ShapeError
+from course_utils.models import conditional as c
+
+
+def test_generator_input_puts_a_one_hot_label_after_the_noise():
+    z = torch.randn(3, 4)
+    out = c.generator_input(z, torch.tensor([2, 0, 1]), num_classes=3)
+    assert out.shape == (3, 7) and torch.equal(out[:, :4], z)
+    assert out[:, 4:].tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
+
+
+def test_discriminator_input_adds_one_plane_per_class():
+    images = torch.rand(2, 1, 5, 6)
+    out = c.discriminator_input(images, torch.tensor([1, 0]), num_classes=3)
+    assert out.shape == (2, 4, 5, 6) and torch.equal(out[:, :1], images)
+    assert out[0, 2].eq(1).all() and out[0, 1].eq(0).all() and out[1, 1].eq(1).all() and out[0, 3].eq(0).all()
+
+
+@pytest.mark.parametrize("conditioning", ["channels", "projection"])
+def test_the_label_changes_what_the_networks_compute(conditioning):
+    torch.manual_seed(0)
+    generator = c.ConditionalGenerator(noise_dim=8, num_classes=4, channels=4).eval()
+    discriminator = c.ConditionalDiscriminator(num_classes=4, channels=4, conditioning=conditioning).eval()
+    z = torch.randn(5, 8)
+    a, b = generator(z, torch.zeros(5, dtype=torch.long)), generator(z, torch.full((5,), 3))
+    assert a.shape == (5, 1, 28, 28) and a.abs().max() <= 1 and not torch.allclose(a, b)
+    if conditioning == "projection":  # a fresh embedding is small (N(0, 0.02)); make the label matter visibly
+        nn.init.normal_(discriminator.embed.weight)
+    logits_a, logits_b = (
+        discriminator(a, torch.zeros(5, dtype=torch.long)),
+        discriminator(a, torch.full((5,), 3)),
+    )
+    assert logits_a.shape == (5, 1) and not torch.allclose(logits_a, logits_b)
+
+
+def test_bad_labels_get_clear_messages():
+    generator = c.ConditionalGenerator(noise_dim=8, num_classes=4, channels=4)
+    with pytest.raises(ShapeError, match="dtype torch.long"):
+        generator(torch.randn(2, 8), torch.tensor([0.0, 1.0]))
+    with pytest.raises(ShapeError, match="0…3"):
+        generator(torch.randn(2, 8), torch.tensor([0, 4]))
+    with pytest.raises(ShapeError, match=r"shape \(2,\)"):
+        generator(torch.randn(2, 8), torch.tensor([[0], [1]]))
+    with pytest.raises(ValueError, match="conditioning"):
+        c.ConditionalDiscriminator(conditioning="concat")
+
+
+def test_a_few_cgan_steps_train_both_players_and_keep_snapshots():
+    torch.manual_seed(0)
+    images, labels = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(3, (64,))
+    generator = c.ConditionalGenerator(noise_dim=8, num_classes=3, channels=4)
+    discriminator = c.ConditionalDiscriminator(num_classes=3, channels=4, conditioning="projection")
+    before = [p.detach().clone() for p in (*generator.parameters(), *discriminator.parameters())]
+    run = c.train_cgan(generator, discriminator, images, labels, steps=4, batch_size=16, fixed_noise=torch.randn(3, 8),
+                       fixed_labels=torch.arange(3), snapshot_every=2, log_every=2, show_progress=False)  # fmt: skip
+    after = list((*generator.parameters(), *discriminator.parameters()))
+    assert run.steps == 4 and [s for s, _ in run.snapshots] == [0, 2, 4]
+    assert all(not torch.equal(a, b) for a, b in zip(before, after) if a.dim() > 1)
+    assert set(run.history.names()) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert not generator.training and not discriminator.training
+
+
+def test_sample_class_asks_for_one_class_in_eval_mode():
+    torch.manual_seed(0)
+    generator = c.ConditionalGenerator(noise_dim=8, num_classes=3, channels=4).train()
+    images = c.sample_class(generator, 2, 6, generator_seed=1)
+    assert images.shape == (6, 1, 28, 28) and not images.requires_grad and generator.training
+    z = torch.randn(6, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(images, generator.eval()(z, torch.full((6,), 2)))
+
+
+def test_conditional_vae_trains_and_its_decoder_uses_the_label():
+    torch.manual_seed(0)
+    images, labels = torch.rand(96, 1, 28, 28).round(), torch.randint(3, (96,))
+    model = c.ConditionalVAE(latent_dim=4, hidden=(32,), num_classes=3)
+    history = c.train_cvae(model, images, labels, epochs=10, batch_size=32, show_progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    z = torch.randn(2, 4)
+    assert not torch.allclose(model.decode(z, torch.tensor([0, 0])), model.decode(z, torch.tensor([1, 1])))
+    samples = model.sample(torch.tensor([0, 1, 2]), torch.Generator().manual_seed(0))
+    assert samples.shape == (3, 1, 28, 28) and 0 <= samples.min() and samples.max() <= 1
+
+
+def test_steering_climbs_the_target_logit():
+    torch.manual_seed(0)
+    generator = nn.Sequential(nn.Linear(4, 9), nn.Tanh(), nn.Unflatten(1, (1, 3, 3)))
+    classifier = nn.Sequential(nn.Flatten(), nn.Linear(9, 3))
+    z = torch.randn(5, 4)
+    path = c.steer(generator, classifier, z, target=1, steps=5, step_size=0.05)
+    assert len(path) == 6 and all(not p.requires_grad for p in path)
+    with torch.no_grad():
+        scores = [classifier((generator(p) + 1) / 2)[:, 1] for p in path]
+    assert all((later >= earlier - 1e-6).all() for earlier, later in zip(scores, scores[1:]))
+    assert (scores[-1] > scores[0]).all()
+
+
+def test_conditional_models_round_trip_through_a_checkpoint(tmp_path):
+    from course_utils import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    models = [
+        c.ConditionalGenerator(noise_dim=8, num_classes=3, channels=4, upsample="resize"),
+        c.ConditionalDiscriminator(num_classes=3, channels=4, conditioning="projection"),
+        c.ConditionalVAE(latent_dim=4, hidden=(16,), num_classes=3),
+    ]
+    for i, model in enumerate(models):
+        loaded, _ = load_checkpoint(save_checkpoint(model.eval(), tmp_path / f"m{i}.pt"))
+        assert type(loaded) is type(model) and loaded.config == model.config
+        for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+            assert torch.equal(a, b)
