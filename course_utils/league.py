@@ -62,10 +62,10 @@ Sampler = Callable[[int, torch.Generator], torch.Tensor]  # (n, generator) -> n 
 
 # What the models trained on the spot get (full, fast). Full: about 3 minutes in all on a quiet 2-core CPU.
 TRAINING = {
-    "train_images": (None, 2000),
+    "train_images": (None, 1000),
     "autoencoder_epochs": (5, 1),
-    "vae_epochs": (10, 2),
-    "gan_steps": (3000, 200),
+    "vae_epochs": (10, 1),
+    "gan_steps": (3000, 100),
 }
 
 
@@ -251,6 +251,7 @@ def _autoencoder(context: Context) -> Tuple[Sampler, str]:
     )  # fmt: skip
     # A Gaussian (mean and full covariance) fitted to the codes of training images, as in lesson 02 §6.
     codes = encode_images(model, context.train_images[:10000]).double()
+    fitted = f"{len(codes):,}"
     mean = codes.mean(0)
     scale = torch.linalg.cholesky(torch.cov(codes.T) + 1e-6 * torch.eye(codes.shape[1], dtype=torch.float64))
 
@@ -259,7 +260,7 @@ def _autoencoder(context: Context) -> Tuple[Sampler, str]:
         with evaluating(model), torch.no_grad():
             return model.decode(z.float().to(device_of(model))).cpu()
 
-    return sample, source + "; decodes codes drawn from a Gaussian fitted to 10,000 training codes"
+    return sample, source + f"; decodes codes drawn from a Gaussian fitted to {fitted} training codes"
 
 
 @register("vae", "VAE (20-d latent)", lesson="03")
@@ -346,7 +347,8 @@ def score_samples(
 ) -> Dict[str, float]:
     """Every league figure for one set of samples (N×1×28×28 in [0, 1]) against one draw of test images."""
     features = classifier_features(samples, model=classifier)
-    classes = class_histogram_scores(predict_proba(classifier, samples))
+    probs = predict_proba(classifier, samples)
+    classes = class_histogram_scores(probs)
     quality = precision_recall(test_features, features, k=k)
     copying = memorization(nearest_distances(samples[:memorization_n], train_images)[0], test_distances)
     return {
@@ -355,7 +357,7 @@ def score_samples(
         "recall": quality["recall"],
         "entropy": classes["entropy_ratio"],
         "confident": classes["confident_share"],
-        "score": classifier_score(predict_proba(classifier, samples)),
+        "score": classifier_score(probs),
         "copies": copying["copy_share"],
         "nn_ratio": copying["ratio"],
     }
@@ -363,7 +365,7 @@ def score_samples(
 
 def evaluate(
     built: Samplers,
-    n: int = 2000,
+    n: int = 5000,
     seeds: Sequence[int] = (0, 1, 2),
     memorization_n: int = 1000,
     k: int = 3,
@@ -487,9 +489,9 @@ def default_sizes() -> Dict[str, object]:
     """The league's evaluation sizes: (full, fast) → N samples, seeds, memorization samples."""
     fast = is_fast_mode()
     return {
-        "n": 500 if fast else 2000,
+        "n": 300 if fast else 5000,
         "seeds": (0,) if fast else (0, 1, 2),
-        "memorization_n": 200 if fast else 1000,
+        "memorization_n": 100 if fast else 1000,
     }
 
 
