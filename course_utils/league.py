@@ -157,7 +157,8 @@ def load_or_train(
             print(f"{problem}\nSkipping it.")
             continue
         if accept(meta):
-            return model.eval(), f"checkpoint {name}" + (f" ({meta['about']})" if "about" in meta else "")
+            about = meta.get("about") or (f"{meta['steps']:,} steps" if "steps" in meta else "")
+            return model.eval(), f"checkpoint {name}" + (f" ({about})" if about else "")
     started = time.perf_counter()
     model, meta = train()
     seconds = time.perf_counter() - started
