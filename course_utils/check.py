@@ -58,3 +58,18 @@ __all__ += [
     "discriminator_block",
     "train_step",
 ]  # lesson 04
+from .exercises.lesson08 import (  # noqa: E402  (lesson 08: evaluating generative models)
+    frechet_distance,
+    knn_precision_recall,
+    league_answers,
+    matrix_sqrt,
+    memorization_ratio,
+)
+
+__all__ += [
+    "matrix_sqrt",
+    "frechet_distance",
+    "knn_precision_recall",
+    "memorization_ratio",
+    "league_answers",
+]  # lesson 08
