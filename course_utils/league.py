@@ -1,7 +1,8 @@
 """The course's league table: every generator the course trains, evaluated the same way (lesson 08).
 
 Each row of the table is an ``Entry`` in ``REGISTRY``: a name, the lesson that teaches the model, and a ``build``
-function that returns a *sampler* (``sampler(n, generator) -> n images, N×1×28×28 in [0, 1]``) and a sentence
+function that returns a *sampler* (``sampler(n, generator) -> n images, N×1×28×28 in [0, 1]``; a trained network
+behind it is attached as ``sampler.model``) and a sentence
 saying where the model came from (a checkpoint, or trained here within a stated budget). ``evaluate`` draws the
 same number of samples from every entry with the same seeds and scores them against the same test images in the
 judge's features (``course_utils.judge``):
@@ -168,6 +169,10 @@ def load_or_train(
     return model.eval(), f"trained here: {about}, {seconds:.0f} s; saved as {own}"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def generator_sampler(generator: nn.Module, value_range: Tuple[float, float] = (-1.0, 1.0)) -> Sampler:
     """A sampler for a noise-to-image network with ``noise_dim`` (e.g. lesson 04's ``Generator``).
 
@@ -182,6 +187,7 @@ def generator_sampler(generator: nn.Module, value_range: Tuple[float, float] = (
             images = generator(z).cpu()
         return ((images - low) / (high - low)).clamp(0, 1)
 
+    sample.model = generator
     return sample
 
 
@@ -244,7 +250,7 @@ def _autoencoder(context: Context) -> Tuple[Sampler, str]:
         model = ConvAutoencoder(latent_dim=30).to(context.device)
         train_autoencoder(model, context.train_images, epochs=epochs, show_progress=False)
         return model.cpu(), {"epochs": epochs, "train_images": len(context.train_images),
-                             "about": f"{epochs} epochs on {len(context.train_images):,} images"}  # fmt: skip
+                             "about": f"{_count(epochs, 'epoch')} on {len(context.train_images):,} images"}  # fmt: skip
 
     model, source = load_or_train(
         ["autoencoder-conv-30d.pt"], "league-autoencoder", train, context.fast,
@@ -261,6 +267,7 @@ def _autoencoder(context: Context) -> Tuple[Sampler, str]:
         with evaluating(model), torch.no_grad():
             return model.decode(z.float().to(device_of(model))).cpu()
 
+    sample.model = model
     return sample, source + f"; decodes codes drawn from a Gaussian fitted to {fitted} training codes"
 
 
@@ -273,7 +280,7 @@ def _vae(context: Context) -> Tuple[Sampler, str]:
         train_vae(model, context.train_images, epochs=epochs, batch_size=256, lr=1e-2,
                   dynamic_binarization=True, show_progress=False)  # fmt: skip
         return model.cpu(), {"epochs": epochs, "train_images": len(context.train_images),
-                             "about": f"{epochs} epochs on {len(context.train_images):,} binarized images"}  # fmt: skip
+                             "about": f"{_count(epochs, 'epoch')} on {len(context.train_images):,} binarized images"}  # fmt: skip
 
     model, source = load_or_train([], "league-vae", train, context.fast, device=context.device)
 
@@ -281,6 +288,7 @@ def _vae(context: Context) -> Tuple[Sampler, str]:
         with evaluating(model):
             return model.sample(n, generator=rng).cpu()
 
+    sample.model = model
     return sample, source + "; samples are the decoder's pixel probabilities (the mean of p(x|z))"
 
 
@@ -314,10 +322,12 @@ METRICS = ("frechet", "precision", "recall", "entropy", "confident", "score", "c
 
 @dataclass
 class Samplers:
-    """The built rows: ``samplers[key]`` and ``sources[key]``, and how long building took."""
+    """The built rows: ``samplers[key]``, ``sources[key]``, ``models[key]`` (the trained network, or None for rows
+    without one), and how long building took."""
 
     samplers: Dict[str, Sampler] = field(default_factory=dict)
     sources: Dict[str, str] = field(default_factory=dict)
+    models: Dict[str, Optional[nn.Module]] = field(default_factory=dict)
     seconds: Dict[str, float] = field(default_factory=dict)
 
 
@@ -332,6 +342,7 @@ def build(keys: Optional[Sequence[str]] = None, context: Optional[Context] = Non
     for key in keys:
         started = time.perf_counter()
         built.samplers[key], built.sources[key] = REGISTRY[key].build(context)
+        built.models[key] = getattr(built.samplers[key], "model", None)
         built.seconds[key] = round(time.perf_counter() - started, 1)
         print(f"{REGISTRY[key].name}: {built.sources[key]}")
     return built

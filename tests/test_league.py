@@ -12,6 +12,7 @@ from course_utils.checkpoints import save_checkpoint
 from course_utils.errors import UnknownNameError
 from course_utils.models.classifier import Classifier
 from course_utils.models.gan import Generator
+from course_utils.models.vae import VAE
 
 matplotlib.use("Agg")
 
@@ -39,6 +40,7 @@ def test_every_row_builds_and_samples_images_in_the_unit_range(tiny_budget, monk
         again = sampler(5, torch.Generator().manual_seed(0))
         assert torch.equal(images, again), f"{key}: the same seed must give the same samples"
     assert (tiny_budget / "league-mlp-gan-fast.pt").is_file()
+    assert isinstance(built.models["vae"], VAE) and built.models["noise"] is None
     assert "trained here" in built.sources["mlp_gan"]
     rebuilt = league.build(["mlp_gan"])
     assert rebuilt.sources["mlp_gan"].startswith("checkpoint league-mlp-gan-fast.pt")
