@@ -55,7 +55,7 @@ from .models.autoencoder import ConvAutoencoder, encode_images, train_autoencode
 from .models.classifier import predict_proba
 from .models.gan import image_gan, train_gan
 from .models.vae import VAE, train_vae
-from .plots import CLASS_COLORS
+from .plots import LINE_COLORS
 from .runtime import device_of, get_device, is_fast_mode
 from .training import evaluating
 
@@ -470,21 +470,23 @@ def print_table(rows: List[Dict]) -> None:
           "papers' FIDs).")  # fmt: skip
 
 
+MARKERS = "os^vD<>pPX*h"
+
+
 def plot_league(rows: List[Dict], ax=None, title: Optional[str] = None):
-    """Quality (precision) against coverage (recall), one labelled point per row, ± sd as error bars."""
+    """Quality (precision) against coverage (recall), one marker per row (± sd as error bars), legend with FD."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 5.5))
+        _, ax = plt.subplots(figsize=(9, 5.5))
     for i, row in enumerate(rows):
-        color = "0.45" if row["reference"] else CLASS_COLORS[i % len(CLASS_COLORS)]
-        marker = "s" if row["reference"] else "o"
+        color = "0.45" if row["reference"] else LINE_COLORS[i % len(LINE_COLORS)]
+        lesson = "" if row["reference"] else f" ({row['lesson']})"
         ax.errorbar(row["recall"], row["precision"], xerr=row["recall_sd"], yerr=row["precision_sd"],
-                    fmt=marker, color=color, markersize=8, capsize=3)  # fmt: skip
-        label = f"{row['name']} ({row['lesson']})" if row["lesson"] != "–" else row["name"]
-        ax.annotate(f"{label}\nFD {row['frechet']:.0f}", (row["recall"], row["precision"]),
-                    textcoords="offset points", xytext=(7, 4), fontsize=8, color=color)  # fmt: skip
-    ax.set(xlim=(-0.05, 1.25), ylim=(-0.05, 1.1), xlabel="recall: share of real images covered (coverage)",
+                    fmt=MARKERS[i % len(MARKERS)], color=color, markersize=9, capsize=3, alpha=0.85,
+                    label=f"{row['name']}{lesson}: FD {row['frechet']:.0f}")  # fmt: skip
+    ax.set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.05), xlabel="recall: share of real images covered (coverage)",
            ylabel="precision: share of samples that look real (quality)")  # fmt: skip
     ax.set_title(title or f"The course's league table (N = {rows[0]['n']:,}, k = 3 nearest neighbours)")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
     return ax
 

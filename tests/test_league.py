@@ -77,7 +77,7 @@ def test_the_yardsticks_score_as_they_must(tiny_budget, monkeypatch):
     table = league.markdown_table(rows)
     assert table.count("\n") == len(rows) + 1 and "*pixel noise*" in table and " ± " in table
     ax = league.plot_league(rows)
-    assert len(ax.texts) == len(rows)
+    assert len(ax.get_legend().get_texts()) == len(rows)
 
 
 def test_register_refuses_a_second_row_with_the_same_key():
