@@ -87,3 +87,19 @@ from .exercises.lesson07 import (  # noqa: E402
 )
 
 __all__ += ["generator_input", "discriminator_input", "sample_class", "steering_step"]  # lesson 07
+
+from .exercises.lesson08 import (  # noqa: E402  (lesson 08: evaluating generative models)
+    frechet_distance,
+    knn_precision_recall,
+    league_answers,
+    matrix_sqrt,
+    memorization_ratio,
+)
+
+__all__ += [
+    "matrix_sqrt",
+    "frechet_distance",
+    "knn_precision_recall",
+    "memorization_ratio",
+    "league_answers",
+]  # lesson 08

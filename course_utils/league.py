@@ -1,0 +1,530 @@
+"""The course's league table: every generator the course trains, evaluated the same way (lesson 08).
+
+Each row of the table is an ``Entry`` in ``REGISTRY``: a name, the lesson that teaches the model, and a ``build``
+function that returns a *sampler* (``sampler(n, generator) -> n images, N×1×28×28 in [0, 1]``; a trained network
+behind it is attached as ``sampler.model``) and a sentence
+saying where the model came from (a checkpoint, or trained here within a stated budget). ``evaluate`` draws the
+same number of samples from every entry with the same seeds and scores them against the same test images in the
+judge's features (``course_utils.judge``):
+
+- ``frechet``: Fréchet distance to as many test images (the "real images" row is the real-vs-real floor);
+- ``precision`` and ``recall``: k-NN precision (quality) and recall (coverage), Kynkäänniemi et al. (2019);
+- ``entropy``: entropy of the judge's class histogram / log 10; ``confident``: share classified with p > 0.9;
+- ``score``: the Inception-Score formula in the judge's probabilities (1 to 10);
+- ``copies``: share of samples nearer their nearest training image than 99% of test images are;
+  ``nn_ratio``: median distance to the nearest training image, samples / test images (pixels).
+
+Every figure is the mean (and sd) over the seeds: the same trained model, fresh samples and a fresh draw of test
+images per seed (training is not repeated per seed). All Fréchet distances are in the course classifier's
+features: never comparable with papers' FIDs.
+
+A later lesson adds its model with a few lines (see ``register``)::
+
+    @register("dcgan", "DCGAN", lesson="05")
+    def _dcgan(context):
+        generator, source = load_or_train(["dcgan-fashion-mnist.pt"], "league-dcgan",
+                                          train=lambda: ...,  # returns (model, metadata dict)
+                                          accept=lambda meta: meta.get("steps", 0) >= 3000)
+        return generator_sampler(generator), source
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint
+from .data import Dataset, load_dataset
+from .errors import CheckpointError, UnknownNameError
+from .gaussian import PCA, ClassGaussians
+from .judge import classifier_features, reference_classifier
+from .metrics import (
+    class_histogram_scores,
+    classifier_score,
+    frechet_distance,
+    memorization,
+    nearest_distances,
+    precision_recall,
+)
+from .models.autoencoder import ConvAutoencoder, encode_images, train_autoencoder
+from .models.classifier import predict_proba
+from .models.gan import image_gan, train_gan
+from .models.vae import VAE, train_vae
+from .plots import LINE_COLORS
+from .runtime import device_of, get_device, is_fast_mode
+from .training import evaluating
+
+Sampler = Callable[[int, torch.Generator], torch.Tensor]  # (n, generator) -> n images N×1×28×28 in [0, 1]
+
+# What the models trained on the spot get (full, fast). Full: about 3 minutes in all on a quiet 2-core CPU.
+TRAINING = {
+    "train_images": (None, 1000),
+    "autoencoder_epochs": (5, 1),
+    "vae_epochs": (10, 1),
+    "gan_steps": (3000, 100),
+}
+
+
+@dataclass
+class Context:
+    """What every ``build`` function may use: the training split, fast mode, the device, the training budget."""
+
+    train: Dataset
+    fast: bool
+    device: torch.device
+    budget: Dict[str, Optional[int]]
+    dataset: str = "fashion-mnist"
+
+    @property
+    def train_images(self) -> torch.Tensor:
+        """The images models are trained on (a subset in fast mode)."""
+        limit = self.budget["train_images"]
+        return self.train.images if limit is None else self.train.images[:limit]
+
+    @property
+    def train_labels(self) -> torch.Tensor:
+        limit = self.budget["train_images"]
+        return self.train.labels if limit is None else self.train.labels[:limit]
+
+
+@dataclass
+class Entry:
+    """One row of the league: ``build(context) -> (sampler, source)``."""
+
+    key: str
+    name: str
+    lesson: str
+    build: Callable[[Context], Tuple[Sampler, str]]
+    reference: bool = False  # a yardstick (real images, noise, a copier), not a model
+
+
+REGISTRY: Dict[str, Entry] = {}
+
+
+def register(key: str, name: str, lesson: str, reference: bool = False) -> Callable:
+    """Add a row to the league: decorate ``build(context) -> (sampler, source)``. Rows keep their order."""
+
+    def add(build: Callable[[Context], Tuple[Sampler, str]]) -> Callable:
+        if key in REGISTRY:
+            raise ValueError(f"The league already has a row {key!r} ({REGISTRY[key].name}).")
+        REGISTRY[key] = Entry(key, name, lesson, build, reference)
+        return build
+
+    return add
+
+
+def make_context(dataset: str = "fashion-mnist") -> Context:
+    """The training split, the mode (fast or full) and its training budget, and the device."""
+    fast = is_fast_mode()
+    budget = {name: pair[1] if fast else pair[0] for name, pair in TRAINING.items()}
+    return Context(load_dataset(dataset, "train", verbose=False), fast, get_device(), budget, dataset)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Checkpoints: load one that exists, or train and save
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def load_or_train(
+    candidates: Sequence[str],
+    own_name: str,
+    train: Callable[[], Tuple[nn.Module, dict]],
+    fast: bool,
+    accept: Callable[[dict], bool] = lambda meta: True,
+    device: Optional[torch.device] = None,
+) -> Tuple[nn.Module, str]:
+    """A trained model and where it came from.
+
+    Tries the checkpoints ``candidates`` (file names in ``checkpoint_dir()``, e.g. a benchmark's or a lesson's),
+    then the league's own ``<own_name>.pt`` (``<own_name>-fast.pt`` in fast mode, never used in full mode), keeping
+    the first that loads and that ``accept(metadata)`` approves (e.g. "trained at least as long as the budget
+    here"). Otherwise calls ``train() -> (model, metadata)``, saves the model as the league's own checkpoint and
+    returns it. ``source`` says which happened.
+    """
+    own = f"{own_name}-fast.pt" if fast else f"{own_name}.pt"
+    names = list(candidates) + [f"{own_name}.pt"] + ([own] if fast else [])
+    for name in names:
+        path = checkpoint_dir() / name
+        if not path.is_file():
+            continue
+        try:
+            model, meta = load_checkpoint(path, device=device)
+        except CheckpointError as problem:
+            print(f"{problem}\nSkipping it.")
+            continue
+        if accept(meta):
+            about = meta.get("about") or (f"{meta['steps']:,} steps" if "steps" in meta else "")
+            return model.eval(), f"checkpoint {name}" + (f" ({about})" if about else "")
+    started = time.perf_counter()
+    model, meta = train()
+    seconds = time.perf_counter() - started
+    meta = {**meta, "seconds": round(seconds, 1), "fast": fast}
+    save_checkpoint(model, checkpoint_dir() / own, **meta)
+    about = meta.get("about", "")
+    return model.eval(), f"trained here: {about}, {seconds:.0f} s; saved as {own}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def generator_sampler(generator: nn.Module, value_range: Tuple[float, float] = (-1.0, 1.0)) -> Sampler:
+    """A sampler for a noise-to-image network with ``noise_dim`` (e.g. lesson 04's ``Generator``).
+
+    Noise is drawn on the CPU from the sampler's ``torch.Generator`` (so samples are the same on every device);
+    outputs in ``value_range`` are mapped to [0, 1].
+    """
+    low, high = value_range
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        z = torch.randn(n, generator.noise_dim, generator=rng).to(device_of(generator))
+        with evaluating(generator), torch.no_grad():
+            images = generator(z).cpu()
+        return ((images - low) / (high - low)).clamp(0, 1)
+
+    sample.model = generator
+    return sample
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The rows: references first, then the course's models in lesson order
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@register("real", "real images (validation)", lesson="–", reference=True)
+def _real(context: Context) -> Tuple[Sampler, str]:
+    images = load_dataset(context.dataset, "validation", verbose=False).images
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        if n > len(images):
+            raise ValueError(f"Only {len(images):,} validation images; ask for at most that many samples.")
+        return images[torch.randperm(len(images), generator=rng)[:n]]
+
+    return sample, f"new real images: the {len(images):,} validation images, never trained on (the floor)"
+
+
+@register("noise", "pixel noise", lesson="–", reference=True)
+def _noise(context: Context) -> Tuple[Sampler, str]:
+    return (lambda n, rng: torch.rand(n, 1, 28, 28, generator=rng)), "each pixel uniform in [0, 1]"
+
+
+@register("copier", "training-set copier", lesson="–", reference=True)
+def _copier(context: Context) -> Tuple[Sampler, str]:
+    images = context.train.images
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        return images[torch.randint(len(images), (n,), generator=rng)]
+
+    return sample, f"returns random training images (of {len(images):,}): memorizes everything"
+
+
+@register("gaussians", "per-class Gaussians on 40 PCA codes", lesson="01")
+def _gaussians(context: Context) -> Tuple[Sampler, str]:
+    started = time.perf_counter()
+    flat = context.train_images.flatten(1)
+    pca = PCA(k=40).fit(flat)
+    gaussians = ClassGaussians().fit(pca.encode(flat), context.train_labels)
+    seconds = time.perf_counter() - started
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        labels = torch.multinomial(gaussians.priors.float(), n, replacement=True, generator=rng)
+        codes = torch.zeros(n, 40)
+        for k in labels.unique().tolist():
+            chosen = labels == k
+            codes[chosen] = gaussians.sample(int(chosen.sum()), label=k, generator=rng)
+        return pca.decode(codes).clamp(0, 1).reshape(n, 1, 28, 28)
+
+    return sample, f"fitted here to {len(flat):,} images in {seconds:.0f} s (classes drawn by their shares)"
+
+
+@register("autoencoder", "autoencoder, Gaussian codes", lesson="02")
+def _autoencoder(context: Context) -> Tuple[Sampler, str]:
+    epochs = context.budget["autoencoder_epochs"]
+
+    def train() -> Tuple[nn.Module, dict]:
+        model = ConvAutoencoder(latent_dim=30).to(context.device)
+        train_autoencoder(model, context.train_images, epochs=epochs, show_progress=False)
+        return model.cpu(), {"epochs": epochs, "train_images": len(context.train_images),
+                             "about": f"{_count(epochs, 'epoch')} on {len(context.train_images):,} images"}  # fmt: skip
+
+    model, source = load_or_train(
+        ["autoencoder-conv-30d.pt"], "league-autoencoder", train, context.fast,
+        accept=lambda meta: meta.get("config", {}).get("latent_dim") == 30, device=context.device,
+    )  # fmt: skip
+    # A Gaussian (mean and full covariance) fitted to the codes of training images, as in lesson 02 §6.
+    codes = encode_images(model, context.train_images[:10000]).double()
+    fitted = f"{len(codes):,}"
+    mean = codes.mean(0)
+    scale = torch.linalg.cholesky(torch.cov(codes.T) + 1e-6 * torch.eye(codes.shape[1], dtype=torch.float64))
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        z = mean + torch.randn(n, len(mean), generator=rng, dtype=torch.float64) @ scale.T
+        with evaluating(model), torch.no_grad():
+            return model.decode(z.float().to(device_of(model))).cpu()
+
+    sample.model = model
+    return sample, source + f"; decodes codes drawn from a Gaussian fitted to {fitted} training codes"
+
+
+@register("vae", "VAE (20-d latent)", lesson="03")
+def _vae(context: Context) -> Tuple[Sampler, str]:
+    epochs = context.budget["vae_epochs"]
+
+    def train() -> Tuple[nn.Module, dict]:
+        model = VAE(latent_dim=20, hidden=(256,)).to(context.device)
+        train_vae(model, context.train_images, epochs=epochs, batch_size=256, lr=1e-2,
+                  dynamic_binarization=True, show_progress=False)  # fmt: skip
+        return model.cpu(), {"epochs": epochs, "train_images": len(context.train_images),
+                             "about": f"{_count(epochs, 'epoch')} on {len(context.train_images):,} binarized images"}  # fmt: skip
+
+    model, source = load_or_train([], "league-vae", train, context.fast, device=context.device)
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        with evaluating(model):
+            return model.sample(n, generator=rng).cpu()
+
+    sample.model = model
+    return sample, source + "; samples are the decoder's pixel probabilities (the mean of p(x|z))"
+
+
+@register("mlp_gan", "MLP GAN", lesson="04")
+def _mlp_gan(context: Context) -> Tuple[Sampler, str]:
+    steps = context.budget["gan_steps"]
+
+    def train() -> Tuple[nn.Module, dict]:
+        generator, discriminator = image_gan()
+        generator.to(context.device)
+        run = train_gan(
+            generator, discriminator, context.train_images * 2 - 1, steps=steps, show_progress=False
+        )
+        return generator.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
+                                 "about": f"{run.steps:,} steps on {len(context.train_images):,} images"}  # fmt: skip
+
+    # The benchmark's generator (benchmarks/gan_quality.py) or lesson 04's, when trained at least as long.
+    model, source = load_or_train(
+        ["gan-fashion-mnist.pt", "lesson04-fashion-generator.pt"], "league-mlp-gan", train, context.fast,
+        accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+    )  # fmt: skip
+    return generator_sampler(model), source
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Evaluation
+# ----------------------------------------------------------------------------------------------------------------
+
+METRICS = ("frechet", "precision", "recall", "entropy", "confident", "score", "copies", "nn_ratio")
+
+
+@dataclass
+class Samplers:
+    """The built rows: ``samplers[key]``, ``sources[key]``, ``models[key]`` (the trained network, or None for rows
+    without one), and how long building took."""
+
+    samplers: Dict[str, Sampler] = field(default_factory=dict)
+    sources: Dict[str, str] = field(default_factory=dict)
+    models: Dict[str, Optional[nn.Module]] = field(default_factory=dict)
+    seconds: Dict[str, float] = field(default_factory=dict)
+
+
+def build(keys: Optional[Sequence[str]] = None, context: Optional[Context] = None) -> Samplers:
+    """Load or train every row in ``keys`` (default: all), printing where each came from."""
+    context = context or make_context()
+    keys = list(keys) if keys is not None else list(REGISTRY)
+    unknown = [k for k in keys if k not in REGISTRY]
+    if unknown:
+        raise UnknownNameError(f"No league row {unknown[0]!r}. Rows: {', '.join(REGISTRY)}.")
+    built = Samplers()
+    for key in keys:
+        started = time.perf_counter()
+        built.samplers[key], built.sources[key] = REGISTRY[key].build(context)
+        built.models[key] = getattr(built.samplers[key], "model", None)
+        built.seconds[key] = round(time.perf_counter() - started, 1)
+        print(f"{REGISTRY[key].name}: {built.sources[key]}")
+    return built
+
+
+def score_samples(
+    samples: torch.Tensor,
+    test_features: torch.Tensor,
+    test_distances: torch.Tensor,
+    train_images: torch.Tensor,
+    classifier: nn.Module,
+    memorization_n: int,
+    k: int = 3,
+) -> Dict[str, float]:
+    """Every league figure for one set of samples (N×1×28×28 in [0, 1]) against one draw of test images."""
+    features = classifier_features(samples, model=classifier)
+    probs = predict_proba(classifier, samples)
+    classes = class_histogram_scores(probs)
+    quality = precision_recall(test_features, features, k=k)
+    copying = memorization(nearest_distances(samples[:memorization_n], train_images)[0], test_distances)
+    return {
+        "frechet": frechet_distance(features, test_features),
+        "precision": quality["precision"],
+        "recall": quality["recall"],
+        "entropy": classes["entropy_ratio"],
+        "confident": classes["confident_share"],
+        "score": classifier_score(probs),
+        "copies": copying["copy_share"],
+        "nn_ratio": copying["ratio"],
+    }
+
+
+def evaluate(
+    built: Samplers,
+    n: int = 5000,
+    seeds: Sequence[int] = (0, 1, 2),
+    memorization_n: int = 1000,
+    k: int = 3,
+    context: Optional[Context] = None,
+    classifier: Optional[nn.Module] = None,
+) -> List[Dict]:
+    """Score every built row with ``n`` samples per seed; returns one dict per row (``mean`` and ``sd`` of each).
+
+    Per seed: the same ``n`` test images (a fresh random draw per seed) for every row, and each row's sampler
+    called with ``torch.Generator().manual_seed(seed)``. Memorization uses the first ``memorization_n`` samples and
+    as many test images, against the whole training split.
+    """
+    context = context or make_context()
+    classifier = classifier or reference_classifier(context.dataset)
+    test = load_dataset(context.dataset, "test", verbose=False).images
+    per_seed: Dict[str, List[Dict[str, float]]] = {key: [] for key in built.samplers}
+    started = time.perf_counter()
+    for seed in seeds:
+        test_n = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(10_000 + seed))[:n]]
+        test_features = classifier_features(test_n, model=classifier)
+        test_distances, _ = nearest_distances(test_n[:memorization_n], context.train.images)
+        for key, sampler in built.samplers.items():
+            samples = sampler(n, torch.Generator().manual_seed(seed))
+            per_seed[key].append(score_samples(samples, test_features, test_distances, context.train.images,
+                                               classifier, memorization_n, k))  # fmt: skip
+    print(f"Evaluated {len(built.samplers)} rows × {len(seeds)} seeds, {n:,} samples each, in "
+          f"{time.perf_counter() - started:.0f} s.")  # fmt: skip
+    rows = []
+    for key, results in per_seed.items():
+        entry = REGISTRY[key]
+        row = {"key": key, "name": entry.name, "lesson": entry.lesson, "reference": entry.reference,
+               "source": built.sources[key], "n": n, "seeds": len(results)}  # fmt: skip
+        for metric in METRICS:
+            values = torch.tensor([r[metric] for r in results], dtype=torch.float64)
+            row[metric] = float(values.mean())
+            row[metric + "_sd"] = float(values.std()) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The table and the plot
+# ----------------------------------------------------------------------------------------------------------------
+
+COLUMNS = (
+    ("frechet", "FD ↓", 1),
+    ("precision", "precision ↑", 2),
+    ("recall", "recall ↑", 2),
+    ("entropy", "entropy/log 10", 2),
+    ("confident", "confident", 2),
+    ("score", "class score", 2),
+    ("copies", "copies", 3),
+    ("nn_ratio", "NN ratio", 2),
+)
+
+
+def _cell(row: Dict, metric: str, digits: int) -> str:
+    mean, sd = row[metric], row[metric + "_sd"]
+    if row["seeds"] > 1:
+        return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+    return f"{mean:.{digits}f}"
+
+
+def markdown_table(rows: List[Dict]) -> str:
+    """The league as a markdown table (references in italics), ``mean ± sd`` over seeds."""
+    header = ["", "lesson"] + [title for _, title, _ in COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        name = f"*{row['name']}*" if row["reference"] else row["name"]
+        cells = [name, row["lesson"]] + [_cell(row, m, d) for m, _, d in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_table(rows: List[Dict]) -> None:
+    """The league as aligned text, one row per model."""
+    width = max(len(r["name"]) for r in rows) + 2
+    cells = [[_cell(r, m, d) for m, _, d in COLUMNS] for r in rows]
+    widths = [max(len(title), *(len(c[i]) for c in cells)) + 2 for i, (_, title, _) in enumerate(COLUMNS)]
+    print(f"{'':{width}}{'lesson':>7}" + "".join(f"{t:>{w}}" for (_, t, _), w in zip(COLUMNS, widths)))
+    for row, row_cells in zip(rows, cells):
+        print(
+            f"{row['name']:{width}}{row['lesson']:>7}"
+            + "".join(f"{c:>{w}}" for c, w in zip(row_cells, widths))
+        )
+    seeds = rows[0]["seeds"]
+    spread = f"mean ± sd over {seeds} seeds (fresh samples and test images; the models are not retrained)"
+    print(f"\nN = {rows[0]['n']:,} samples per seed; {spread if seeds > 1 else 'one seed'}. "
+          "FD: Fréchet distance to the test images in the course classifier's features (not comparable with "
+          "papers' FIDs).")  # fmt: skip
+
+
+MARKERS = "os^vD<>pPX*h"
+
+
+def plot_league(rows: List[Dict], ax=None, title: Optional[str] = None):
+    """Quality (precision) against coverage (recall), one marker per row (± sd as error bars), legend with FD."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 5.5))
+    for i, row in enumerate(rows):
+        color = "0.45" if row["reference"] else LINE_COLORS[i % len(LINE_COLORS)]
+        lesson = "" if row["reference"] else f" ({row['lesson']})"
+        ax.errorbar(row["recall"], row["precision"], xerr=row["recall_sd"], yerr=row["precision_sd"],
+                    fmt=MARKERS[i % len(MARKERS)], color=color, markersize=9, capsize=3, alpha=0.85,
+                    label=f"{row['name']}{lesson}: FD {row['frechet']:.0f}")  # fmt: skip
+    ax.set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.05), xlabel="recall: share of real images covered (coverage)",
+           ylabel="precision: share of samples that look real (quality)")  # fmt: skip
+    ax.set_title(title or f"The course's league table (N = {rows[0]['n']:,}, k = 3 nearest neighbours)")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def row_by_key(rows: List[Dict], key: str) -> Dict:
+    """The row of ``key`` (e.g. ``"real"`` for the floor)."""
+    for row in rows:
+        if row["key"] == key:
+            return row
+    raise UnknownNameError(f"No row {key!r} in this table: {', '.join(r['key'] for r in rows)}.")
+
+
+def default_sizes() -> Dict[str, object]:
+    """The league's evaluation sizes: (full, fast) → N samples, seeds, memorization samples."""
+    fast = is_fast_mode()
+    return {
+        "n": 300 if fast else 5000,
+        "seeds": (0,) if fast else (0, 1, 2),
+        "memorization_n": 100 if fast else 1000,
+    }
+
+
+__all__ = [
+    "REGISTRY",
+    "TRAINING",
+    "Context",
+    "Entry",
+    "Samplers",
+    "build",
+    "default_sizes",
+    "evaluate",
+    "generator_sampler",
+    "load_or_train",
+    "make_context",
+    "markdown_table",
+    "plot_league",
+    "print_table",
+    "register",
+    "row_by_key",
+    "score_samples",
+]
