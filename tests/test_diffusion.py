@@ -125,4 +125,5 @@ def test_both_losses_train_a_ring_model(one_thread):
             model, data, loss_fn, steps=300, batch_size=256, lr=2e-3, show_progress=False
         )
         losses = history["loss"]
-        assert sum(losses[-5:]) / 5 < 0.9 * losses[0]  # the flow loss cannot go far: many lines cross each x_t
+        # 0.9, not less: the flow loss cannot fall far, since many straight lines cross each x_t
+        assert sum(losses[-5:]) / 5 < 0.9 * losses[0]
