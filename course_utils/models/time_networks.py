@@ -159,6 +159,25 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def regression_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor],
+):
+    """The training step of lesson 09: loss = loss_fn(model, batch), backward, one optimizer step.
+
+    Returns ``step(batch)`` for ``course_utils.training.fit``."""
+
+    def step(batch: torch.Tensor) -> dict:
+        loss = loss_fn(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss}
+
+    return step
+
+
 def train_time_model(
     model: nn.Module,
     data: torch.Tensor,
@@ -189,14 +208,7 @@ def train_time_model(
     if len(batches) == 0:
         raise ShapeError(f"Need at least batch_size={batch_size} examples to train, got {len(data)}.")
 
-    def step(batch: torch.Tensor) -> dict:
-        loss = loss_fn(model, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return {"loss": loss}
-
-    history = fit(step, batches, steps=steps, seconds=seconds, optimizers=[optimizer], schedule=warmup_cosine,
+    history = fit(regression_step(model, optimizer, loss_fn), batches, steps=steps, seconds=seconds, optimizers=[optimizer], schedule=warmup_cosine,
                   log_every=log_every, every=every, view=live, view_samples=view_samples, desc=desc,
                   show_progress=show_progress, clock=clock)  # fmt: skip
     model.eval()
