@@ -33,6 +33,13 @@ from .exercises.lesson04 import (
     generator_loss,
     train_step,
 )
+from .exercises.lesson09 import (
+    ancestral_step,
+    epsilon_loss,
+    euler_sample,
+    flow_matching_loss,
+    q_sample,
+)
 
 __all__ = ["summary", "flatten_batch", "to_minus_one_one"]
 __all__ += [
@@ -103,3 +110,5 @@ __all__ += [
     "memorization_ratio",
     "league_answers",
 ]  # lesson 08
+
+__all__ += ["q_sample", "epsilon_loss", "ancestral_step", "flow_matching_loss", "euler_sample"]  # lesson 09

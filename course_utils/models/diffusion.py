@@ -1,0 +1,202 @@
+"""Lesson 09's denoising diffusion model: the noise schedule, q(x_t | x_0), the ε-prediction loss, ancestral
+(DDPM) sampling, and the deterministic DDIM sampler that takes far fewer steps.
+
+Ho, Jain & Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020. The *forward process* adds a little
+Gaussian noise at each of T = 1000 steps, with variances β_0 … β_{T-1} (the *schedule*, here linear from 1e-4 to
+0.02 as in the paper):
+
+    q(x_t | x_{t-1}) = N(√(1 − β_t) x_{t-1}, β_t I).
+
+A sum of Gaussians is Gaussian, so any step can be reached in one jump. With α_t = 1 − β_t and ᾱ_t = α_0 ⋯ α_t:
+
+    q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I),   i.e.   x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε,  ε ~ N(0, I).
+
+At the last step ᾱ is about 4e-5: x_{T-1} is (almost) pure noise. A network ε_θ(x_t, t) learns to tell the noise
+in x_t by plain regression, ``epsilon_loss`` = E ||ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)||². Sampling runs the chain
+backwards from noise, one *ancestral* step at a time (Ho et al.'s Algorithm 2, with σ_t² = β_t):
+
+    x_{t-1} = (x_t − β_t / √(1 − ᾱ_t) · ε_θ(x_t, t)) / √α_t + σ_t z,   z ~ N(0, I), and no noise at t = 0.
+
+DDIM (Song, Meng & Ermon, "Denoising Diffusion Implicit Models", ICLR 2021) uses the same trained network but
+jumps between a few of the steps deterministically: estimate x_0 from x_t, then put it back at the earlier step
+with the *same* predicted noise. Indices here run 0 … T − 1 (the paper's 1 … T).
+
+The first functions are the answer key of the lesson's exercises 09.1–09.3.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..training import evaluating
+
+# ----------------------------------------------------------------------------------------------------------------
+# The answer key: q(x_t | x_0), the loss, one ancestral step
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def q_sample(
+    x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, alpha_bars: torch.Tensor
+) -> torch.Tensor:
+    """x_t = √ᾱ_t · x0 + √(1 − ᾱ_t) · noise, with one step t per example (t: int64 of shape N)."""
+    a = alpha_bars[t].reshape(
+        -1, *[1] * (x0.dim() - 1)
+    )  # N → N×1×…: one ᾱ per example, broadcast over pixels
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def epsilon_loss(model: nn.Module, x0: torch.Tensor, alpha_bars: torch.Tensor) -> torch.Tensor:
+    """The ε-prediction loss: a random step t and fresh noise per example; mean squared error on the noise."""
+    t = torch.randint(0, len(alpha_bars), (len(x0),), device=x0.device)
+    noise = torch.randn_like(x0)
+    return F.mse_loss(model(q_sample(x0, t, noise, alpha_bars), t), noise)
+
+
+@torch.no_grad()
+def ancestral_step(
+    model: nn.Module,
+    x_t: torch.Tensor,
+    t: int,
+    betas: torch.Tensor,
+    alpha_bars: torch.Tensor,
+    z: torch.Tensor,
+) -> torch.Tensor:
+    """One reverse step x_t → x_{t-1} (σ_t² = β_t); ``z`` is the fresh noise, not used at t = 0."""
+    eps = model(x_t, torch.full((len(x_t),), t, device=x_t.device, dtype=torch.long))
+    mean = (x_t - betas[t] / (1 - alpha_bars[t]).sqrt() * eps) / (1 - betas[t]).sqrt()
+    return mean + betas[t].sqrt() * z if t > 0 else mean
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The schedule and the samplers
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NoiseSchedule:
+    """β_t for t = 0 … T − 1, and what follows from them: α_t = 1 − β_t and ᾱ_t = α_0 ⋯ α_t."""
+
+    betas: torch.Tensor
+
+    @property
+    def steps(self) -> int:
+        return len(self.betas)
+
+    @property
+    def alphas(self) -> torch.Tensor:
+        return 1 - self.betas
+
+    @property
+    def alpha_bars(self) -> torch.Tensor:
+        return torch.cumprod(self.alphas, dim=0)
+
+    def to(self, device) -> NoiseSchedule:
+        return NoiseSchedule(self.betas.to(device))
+
+
+def linear_schedule(steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> NoiseSchedule:
+    """Ho et al.'s schedule: β_t linear from ``beta_start`` to ``beta_end`` over ``steps`` steps (float32)."""
+    if not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"steps must be a whole number ≥ 2, got {steps!r}.")
+    return NoiseSchedule(torch.linspace(beta_start, beta_end, steps, dtype=torch.float64).float())
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _keep(path: Optional[List[torch.Tensor]], x: torch.Tensor) -> None:
+    if path is not None:
+        path.append(x.detach().cpu())
+
+
+def ddpm_sample(
+    model: nn.Module,
+    shape: Sequence[int],
+    schedule: NoiseSchedule,
+    generator: Optional[torch.Generator] = None,
+    keep_path: bool = False,
+    clip: Optional[Tuple[float, float]] = None,
+):
+    """Ancestral sampling: x_{T-1} ~ N(0, I), then all T reverse steps (T network evaluations).
+
+    Returns the samples (shape ``shape``, on the CPU), or ``(samples, path)`` with ``keep_path``: x at every step,
+    noise first. ``clip`` clamps the final samples, e.g. to the data's range (-1, 1) for images.
+    """
+    device = _device(model)
+    schedule = schedule.to(device)
+    betas, alpha_bars = schedule.betas, schedule.alpha_bars
+    x = torch.randn(*shape, generator=generator).to(device)
+    path: Optional[List[torch.Tensor]] = [] if keep_path else None
+    _keep(path, x)
+    with evaluating(model):
+        for t in reversed(range(schedule.steps)):
+            z = torch.randn(*shape, generator=generator).to(device) if t > 0 else torch.zeros_like(x)
+            x = ancestral_step(model, x, t, betas, alpha_bars, z)
+            _keep(path, x)
+    x = x.clamp(*clip) if clip else x
+    return (x.cpu(), path) if keep_path else x.cpu()
+
+
+def ddim_timesteps(total: int, steps: int) -> List[int]:
+    """``steps`` of the ``total`` diffusion steps, evenly spaced from the last (noise) down to 0, descending."""
+    if not isinstance(steps, int) or not 1 <= steps <= total:
+        raise ValueError(f"steps must be a whole number from 1 to {total}, got {steps!r}.")
+    return sorted({round(i * (total - 1) / max(steps - 1, 1)) for i in range(steps)}, reverse=True)
+
+
+@torch.no_grad()
+def ddim_sample(
+    model: nn.Module,
+    shape: Sequence[int],
+    schedule: NoiseSchedule,
+    steps: int = 50,
+    generator: Optional[torch.Generator] = None,
+    keep_path: bool = False,
+    clip: Optional[Tuple[float, float]] = None,
+):
+    """Deterministic DDIM sampling (η = 0) with ``steps`` network evaluations instead of T.
+
+    At each chosen step t, with the next chosen step s < t (ᾱ_s = 1 after the last):
+
+        x̂_0 = (x_t − √(1 − ᾱ_t) ε̂) / √ᾱ_t,    x_s = √ᾱ_s x̂_0 + √(1 − ᾱ_s) ε̂,    ε̂ = ε_θ(x_t, t).
+
+    ``clip`` clamps x̂_0 to the data's range at every step (and so the samples). Returns like ``ddpm_sample``.
+    """
+    device = _device(model)
+    alpha_bars = schedule.alpha_bars.to(device)
+    times = ddim_timesteps(schedule.steps, steps)
+    x = torch.randn(*shape, generator=generator).to(device)
+    path: Optional[List[torch.Tensor]] = [] if keep_path else None
+    _keep(path, x)
+    with evaluating(model):
+        for i, t in enumerate(times):
+            eps = model(x, torch.full((len(x),), t, device=device, dtype=torch.long))
+            a_t = alpha_bars[t]
+            a_s = alpha_bars[times[i + 1]] if i + 1 < len(times) else torch.ones((), device=device)
+            x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+            if clip:
+                x0 = x0.clamp(*clip)
+            x = a_s.sqrt() * x0 + (1 - a_s).sqrt() * eps
+            _keep(path, x)
+    return (x.cpu(), path) if keep_path else x.cpu()
+
+
+def sampling_seconds(sample_fn, repeats: int = 1) -> float:
+    """Wall-clock seconds of ``sample_fn()`` (the fastest of ``repeats`` runs; CUDA synchronised)."""
+    best = float("inf")
+    for _ in range(repeats):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        sample_fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
