@@ -262,9 +262,10 @@ def torchmetrics_frechet(
     from torchmetrics.image.fid import FrechetInceptionDistance  # imported here: only this function needs it
 
     model = model if model is not None else reference_classifier(dataset)
-    metric = FrechetInceptionDistance(feature=ClassifierFeatures(model), normalize=True)
+    device = device_of(model)  # the metric's running sums live where the features are computed (e.g. a GPU)
+    metric = FrechetInceptionDistance(feature=ClassifierFeatures(model), normalize=True).to(device)
     for images, is_real in ((real, True), (fake, False)):
         x = _as_unit_range(images, None)
         for i in range(0, len(x), batch_size):
-            metric.update(x[i : i + batch_size], real=is_real)
+            metric.update(x[i : i + batch_size].to(device), real=is_real)
     return float(metric.compute())
