@@ -266,3 +266,36 @@ def test_checking_leaves_the_random_state_alone():
         torch.manual_seed(123)
         checker(answer)
         assert torch.equal(torch.rand(3), expected), checker.__name__
+
+
+@pytest.mark.parametrize(
+    "checker, answer, diagnosis",
+    [
+        (check.generator_input, lambda z, y, k: torch.cat([z, _one_hot(y, k)], 1)[None], "returned shape"),
+        (
+            check.generator_input,
+            lambda z, y, k: torch.cat([z, _one_hot(y, k + 1)], 1),
+            "N×(noise_dim + num_classes)",
+        ),
+        (check.discriminator_input, lambda x, y, k: torch.cat([x, _planes(x, y, k + 1)], 1), "N×(C + K)×H×W"),
+        (
+            check.discriminator_input,
+            lambda x, y, k: torch.cat([2 * x, _planes(x, y, k)], 1),
+            "images unchanged",
+        ),
+        (check.sample_class, lambda g, label, n: torch.zeros(n, 1, 28, 28), "never called the generator"),
+        (check.sample_class, lambda g, label, n: g(torch.randn(n, g.noise_dim), [label] * n), "of type list"),
+        (check.steering_step, make_steer(use_step=False, sign=0.5), "off by up to"),
+    ],
+    ids=[
+        "g-extra-dim",
+        "g-extra-column",
+        "d-extra-plane",
+        "d-images-changed",
+        "s-no-call",
+        "s-list-labels",
+        "steer-other",
+    ],  # fmt: skip
+)
+def test_shape_and_other_diagnoses(checker, answer, diagnosis):
+    assert diagnosis in feedback(checker, answer)
