@@ -35,7 +35,7 @@ from . import gan
 
 GP_WEIGHT = 10.0  # λ of Gulrajani et al. (2017)
 N_CRITIC = 5  # critic steps per generator step
-BETAS = (0.5, 0.9)  # Adam's betas for WGAN-GP (Gulrajani et al. use (0, 0.9) or (0.5, 0.9))
+BETAS = (0.0, 0.9)  # Adam's betas of Gulrajani et al.'s Algorithm 1 (β₁ = 0: no momentum in a moving game)
 
 
 # ----------------------------------------------------------------------------------------------------------------
