@@ -18,12 +18,16 @@ Every figure is the mean (and sd) over the seeds: the same trained model, fresh 
 images per seed (training is not repeated per seed). All Fréchet distances are in the course classifier's
 features: never comparable with papers' FIDs.
 
-A later lesson adds its model with a few lines (see ``register``)::
+The rows: three yardsticks (real validation images, pixel noise, a training-set copier), then the models of
+lessons 01-07 and 09. The diffusion and flow-matching rows sample with ``SAMPLING_STEPS`` network evaluations per
+image (DDIM and Euler); the conditional rows are asked for labels drawn uniformly over the 10 classes. A new model
+is added with a few lines (see ``register`` and the DCGAN row)::
 
-    @register("dcgan", "DCGAN", lesson="05")
-    def _dcgan(context):
-        generator, source = load_or_train(["dcgan-fashion-mnist.pt"], "league-dcgan",
+    @register("my_gan", "my GAN", lesson="10")
+    def _my_gan(context):
+        generator, source = load_or_train(["my-gan.pt"], "league-my-gan",
                                           train=lambda: ...,  # returns (model, metadata dict)
+                                          fast=context.fast,
                                           accept=lambda meta: meta.get("steps", 0) >= 3000)
         return generator_sampler(generator), source
 """
@@ -696,6 +700,7 @@ def default_sizes() -> Dict[str, object]:
 
 __all__ = [
     "REGISTRY",
+    "SAMPLING_STEPS",
     "TRAINING",
     "Context",
     "Entry",
