@@ -30,7 +30,10 @@ DCGAN's published ones (Radford et al., 2016) and the lesson's; they were not tu
 Time is *compute* time on a CPU (this process's CPU time / threads), so that other programs on a shared machine
 do not eat the training budget; wall-clock time is recorded too, with the 1-minute load average at the start and
 the end and whether the run was alone on the machine (``--alone``, as the person running it says). Writes
-``benchmarks/results/conditional_quality[-projection][-validation].json``.
+``benchmarks/results/conditional_quality[-projection][-validation].json``. With the lesson's conditioning
+(``channels``) it also saves both models in ``checkpoint_dir()`` for lesson 08's league table:
+``cgan-benchmark-fashion-mnist.pt`` (with ``steps``) and ``cvae-benchmark-fashion-mnist.pt`` (with ``epochs``),
+each with ``train_images``.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import write_results  # noqa: E402
-from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
+from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
 from course_utils.models import conditional  # noqa: E402
@@ -176,6 +179,16 @@ def main(argv=None) -> int:
     conditional.train_cvae(cvae, train.images, train.labels, epochs=args.cvae_epochs, seed=args.seed)
     cvae_compute = clock() - start
 
+    saved = []
+    if args.conditioning == "channels":  # the lesson's models, for the league table (lesson 08)
+        for model, name, budget in ((generator, "cgan", {"steps": run.steps}),
+                                    (cvae, "cvae", {"epochs": args.cvae_epochs})):  # fmt: skip
+            compute = cgan_compute if name == "cgan" else cvae_compute
+            path = checkpoint_dir() / f"{name}-benchmark-fashion-mnist.pt"
+            saved.append(str(save_checkpoint(model.cpu(), path, **budget, train_images=len(train.labels),
+                                             compute_seconds=round(compute, 1))))  # fmt: skip
+            model.to(device)
+
     def cgan_images(k: int, n: int) -> torch.Tensor:
         return conditional.sample_class(generator, k, n)
 
@@ -230,6 +243,7 @@ def main(argv=None) -> int:
         "cgan_steps_done": run.steps,
         "cgan_compute_seconds": round(cgan_compute, 1),
         "cvae_compute_seconds": round(cvae_compute, 1),
+        "checkpoints": saved,
         "wall_seconds": round(wall, 1),
         "load_average_1min_start": load_start,
         "load_average_1min_end": load_end,

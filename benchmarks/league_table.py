@@ -4,13 +4,19 @@
     flock /tmp/cpu.lock .venv/bin/python benchmarks/league_table.py --samples 1000 --seeds 1   # a quick look
 
 Each row of ``course_utils.league.REGISTRY`` (real validation images as the floor, pixel noise, a training-set
-copier, and the models of lessons 01-04; later lessons add theirs) is loaded from a checkpoint when one exists in
+copier, and the models of lessons 01-07 and 09) is loaded from a checkpoint when one exists in
 ``checkpoint_dir()`` (a benchmark's or a lesson's, when trained at least as long as the league's budget, or the
-league's own), or trained on the spot within the budget of ``league.TRAINING`` and saved for next time. Then
+league's own), or trained on the spot within the budget of ``league.TRAINING`` and saved for next time (the
+benchmarks of lessons 04-07 and 09 save the checkpoints it looks for first; with none of them, training everything
+here takes about 20 minutes on one CPU thread). Then
 ``--samples`` samples of every row are drawn for each of ``--seeds`` seeds and scored against as many test images
 (a fresh draw per seed) in the judge's features: Fréchet distance, k-NN precision and recall (k = 3), class
 histogram entropy / log 10, confident share, the Inception-Score formula in the judge's probabilities, and the
 copy share and nearest-neighbour ratio against the training set (pixels, first ``--memorization`` samples).
+
+The diffusion and flow-matching rows cost the most: ``league.SAMPLING_STEPS`` (25) network evaluations of lesson
+09's U-Net per sample, about 2 ms per image on one CPU thread, so about 12 minutes per row at the default 5,000
+samples × 3 seeds (the other rows take seconds to sample).
 
 Every figure is mean ± sd over the seeds (fresh samples and test images; the models are not retrained). The
 Fréchet distances are in the course classifier's features: comparable within this table only, never with papers'
@@ -56,7 +62,8 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     context = league.make_context()
-    print(f"Checkpoints in {checkpoint_dir()}; training budget for rows without one: {context.budget}")
+    print(f"Checkpoints in {checkpoint_dir()}; training budget for rows without one: {context.budget}; "
+          f"diffusion and flow sample with {context.sampling_steps} steps")  # fmt: skip
     built = league.build(args.rows, context)
     build_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -84,6 +91,7 @@ def main(argv=None) -> int:
         {
             "settings": vars(args),
             "training_budget": context.budget,
+            "sampling_steps": context.sampling_steps,
             "build_seconds": {key: seconds for key, seconds in built.seconds.items()},
             "build_seconds_total": round(build_seconds, 1),
             "evaluate_seconds": round(evaluate_seconds, 1),

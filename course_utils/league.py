@@ -18,12 +18,16 @@ Every figure is the mean (and sd) over the seeds: the same trained model, fresh 
 images per seed (training is not repeated per seed). All Fréchet distances are in the course classifier's
 features: never comparable with papers' FIDs.
 
-A later lesson adds its model with a few lines (see ``register``)::
+The rows: three yardsticks (real validation images, pixel noise, a training-set copier), then the models of
+lessons 01-07 and 09. The diffusion and flow-matching rows sample with ``SAMPLING_STEPS`` network evaluations per
+image (DDIM and Euler); the conditional rows are asked for labels drawn uniformly over the 10 classes. A new model
+is added with a few lines (see ``register`` and the DCGAN row)::
 
-    @register("dcgan", "DCGAN", lesson="05")
-    def _dcgan(context):
-        generator, source = load_or_train(["dcgan-fashion-mnist.pt"], "league-dcgan",
+    @register("my_gan", "my GAN", lesson="10")
+    def _my_gan(context):
+        generator, source = load_or_train(["my-gan.pt"], "league-my-gan",
                                           train=lambda: ...,  # returns (model, metadata dict)
+                                          fast=context.fast,
                                           accept=lambda meta: meta.get("steps", 0) >= 3000)
         return generator_sampler(generator), source
 """
@@ -51,9 +55,11 @@ from .metrics import (
     nearest_distances,
     precision_recall,
 )
+from .models import conditional, dcgan, diffusion, flow_matching, wgan
 from .models.autoencoder import ConvAutoencoder, encode_images, train_autoencoder
 from .models.classifier import predict_proba
 from .models.gan import image_gan, train_gan
+from .models.time_networks import SmallUNet, train_time_model
 from .models.vae import VAE, train_vae
 from .plots import LINE_COLORS
 from .runtime import device_of, get_device, is_fast_mode
@@ -61,24 +67,40 @@ from .training import evaluating
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]  # (n, generator) -> n images N×1×28×28 in [0, 1]
 
-# What the models trained on the spot get (full, fast). Full: about 3 minutes in all on a quiet 2-core CPU.
+# What the models trained on the spot get (full, fast). Full, lessons 01-04: about 3 minutes in all on a quiet
+# 2-core CPU; lessons 05-09 add about 17 minutes (one thread, measured speeds on a shared machine: DCGAN 0.1 s a
+# step, WGAN-GP 0.3 s a generator step, cGAN 0.04 s, cVAE 9 s an epoch, each SmallUNet 0.2 s a step). A row trains
+# only when no checkpoint trained at least as long exists (the benchmarks save theirs).
 TRAINING = {
     "train_images": (None, 1000),
     "autoencoder_epochs": (5, 1),
     "vae_epochs": (10, 1),
     "gan_steps": (3000, 100),
+    "dcgan_steps": (2000, 20),
+    "wgan_steps": (600, 5),  # generator steps, each with 5 critic steps
+    "cgan_steps": (3000, 20),
+    "cvae_epochs": (5, 1),
+    "diffusion_steps": (1000, 10),
+    "flow_steps": (1000, 10),
 }
+
+# Network evaluations per sample of the diffusion (DDIM) and flow-matching (Euler) rows (full, fast). Each costs
+# about 2 ms per image on one CPU thread (SmallUNet (16, 32, 64)): at N = 5,000 × 3 seeds, 25 steps are about 12
+# minutes per row, the league's largest cost.
+SAMPLING_STEPS = (25, 5)
 
 
 @dataclass
 class Context:
-    """What every ``build`` function may use: the training split, fast mode, the device, the training budget."""
+    """What every ``build`` function may use: the training split, fast mode, the device, the training budget, and
+    the sampling steps of the diffusion and flow-matching rows."""
 
     train: Dataset
     fast: bool
     device: torch.device
     budget: Dict[str, Optional[int]]
     dataset: str = "fashion-mnist"
+    sampling_steps: int = SAMPLING_STEPS[0]
 
     @property
     def train_images(self) -> torch.Tensor:
@@ -119,10 +141,11 @@ def register(key: str, name: str, lesson: str, reference: bool = False) -> Calla
 
 
 def make_context(dataset: str = "fashion-mnist") -> Context:
-    """The training split, the mode (fast or full) and its training budget, and the device."""
+    """The training split, the mode (fast or full) with its training budget and sampling steps, and the device."""
     fast = is_fast_mode()
     budget = {name: pair[1] if fast else pair[0] for name, pair in TRAINING.items()}
-    return Context(load_dataset(dataset, "train", verbose=False), fast, get_device(), budget, dataset)
+    steps = SAMPLING_STEPS[1] if fast else SAMPLING_STEPS[0]
+    return Context(load_dataset(dataset, "train", verbose=False), fast, get_device(), budget, dataset, steps)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -158,7 +181,9 @@ def load_or_train(
             print(f"{problem}\nSkipping it.")
             continue
         if accept(meta):
-            about = meta.get("about") or (f"{meta['steps']:,} steps" if "steps" in meta else "")
+            about = meta.get("about") or next(
+                (_count(meta[unit + "s"], unit) for unit in ("step", "epoch") if unit + "s" in meta), ""
+            )
             return model.eval(), f"checkpoint {name}" + (f" ({about})" if about else "")
     started = time.perf_counter()
     model, meta = train()
@@ -305,12 +330,176 @@ def _mlp_gan(context: Context) -> Tuple[Sampler, str]:
         return generator.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
                                  "about": f"{run.steps:,} steps on {len(context.train_images):,} images"}  # fmt: skip
 
-    # The benchmark's generator (benchmarks/gan_quality.py) or lesson 04's, when trained at least as long.
+    # A benchmark's generator (benchmarks/gan_quality.py, or the MLP GAN of benchmarks/dcgan_quality.py) or lesson
+    # 04's, when trained at least as long.
+    candidates = ["gan-fashion-mnist.pt", "mlp-benchmark-fashion-mnist.pt", "lesson04-fashion-generator.pt"]
     model, source = load_or_train(
-        ["gan-fashion-mnist.pt", "lesson04-fashion-generator.pt"], "league-mlp-gan", train, context.fast,
+        candidates, "league-mlp-gan", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
     )  # fmt: skip
     return generator_sampler(model), source
+
+
+@register("dcgan", "DCGAN", lesson="05")
+def _dcgan(context: Context) -> Tuple[Sampler, str]:
+    steps = context.budget["dcgan_steps"]
+
+    def train() -> Tuple[nn.Module, dict]:
+        generator, discriminator = dcgan.DCGenerator(noise_dim=64), dcgan.DCDiscriminator()
+        generator.to(context.device)
+        run = train_gan(generator, discriminator, context.train_images * 2 - 1, steps=steps, batch_size=128,
+                        lr=2e-4, show_progress=False)  # fmt: skip
+        return generator.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
+                                 "about": f"{run.steps:,} steps on {len(context.train_images):,} images"}  # fmt: skip
+
+    # Lesson 05's benchmark (benchmarks/dcgan_quality.py) or the lesson's own, when trained at least as long.
+    model, source = load_or_train(
+        ["dcgan-benchmark-fashion-mnist.pt", "lesson05-dcgan-generator.pt"], "league-dcgan", train, context.fast,
+        accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+    )  # fmt: skip
+    return generator_sampler(model), source
+
+
+@register("wgan_gp", "WGAN-GP", lesson="06")
+def _wgan_gp(context: Context) -> Tuple[Sampler, str]:
+    steps = context.budget["wgan_steps"]
+
+    def train() -> Tuple[nn.Module, dict]:
+        # Lesson 06's settings: lesson 05's generator, a critic without batch norm, Adam 1e-4, 5 critic steps.
+        generator, critic = dcgan.DCGenerator(noise_dim=64), dcgan.DCDiscriminator(norm="layer")
+        generator.to(context.device)
+        run = wgan.train_wgan(generator, critic, context.train_images * 2 - 1, steps=steps, batch_size=64,
+                              lr=1e-4, show_progress=False)  # fmt: skip
+        about = f"{run.steps:,} generator steps (5 critic steps each) on {len(context.train_images):,} images"
+        return generator.cpu(), {
+            "steps": run.steps,
+            "train_images": len(context.train_images),
+            "about": about,
+        }
+
+    # Lesson 06's benchmark (benchmarks/wgan_quality.py), when trained at least as long.
+    model, source = load_or_train(
+        ["wgan-gp-benchmark-fashion-mnist.pt"], "league-wgan-gp", train, context.fast,
+        accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+    )  # fmt: skip
+    return generator_sampler(model), source
+
+
+def _balanced_labels(n: int, rng: torch.Generator) -> torch.Tensor:
+    """The labels a conditional row is asked for: uniform over the 10 classes (the data's shares are almost equal)."""
+    return torch.randint(conditional.NUM_CLASSES, (n,), generator=rng)
+
+
+@register("cgan", "conditional GAN", lesson="07")
+def _cgan(context: Context) -> Tuple[Sampler, str]:
+    steps = context.budget["cgan_steps"]
+    images, labels = context.train_images, context.train_labels
+
+    def train() -> Tuple[nn.Module, dict]:
+        # Lesson 07's settings: width 16, the label as extra channels of the discriminator's input.
+        generator = conditional.ConditionalGenerator(noise_dim=64, channels=16).to(context.device)
+        discriminator = conditional.ConditionalDiscriminator(channels=16, conditioning="channels")
+        run = conditional.train_cgan(generator, discriminator, images * 2 - 1, labels, steps=steps, batch_size=64,
+                                     show_progress=False)  # fmt: skip
+        return generator.cpu(), {"steps": run.steps, "train_images": len(images),
+                                 "about": f"{run.steps:,} steps on {len(images):,} images"}  # fmt: skip
+
+    # Lesson 07's benchmark (benchmarks/conditional_quality.py), when trained at least as long on as many images.
+    model, source = load_or_train(
+        ["cgan-benchmark-fashion-mnist.pt"], "league-cgan", train, context.fast,
+        accept=lambda meta: meta.get("steps", 0) >= steps and meta.get("train_images", 0) >= len(images),
+        device=context.device,
+    )  # fmt: skip
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        wanted = _balanced_labels(n, rng)
+        with torch.no_grad():
+            return ((model.generate(wanted, generator=rng).cpu() + 1) / 2).clamp(0, 1)
+
+    sample.model = model
+    return sample, source + "; labels drawn uniformly over the 10 classes"
+
+
+@register("cvae", "conditional VAE", lesson="07")
+def _cvae(context: Context) -> Tuple[Sampler, str]:
+    epochs = context.budget["cvae_epochs"]
+    images, labels = context.train_images, context.train_labels
+
+    def train() -> Tuple[nn.Module, dict]:
+        model = conditional.ConditionalVAE(latent_dim=16).to(context.device)
+        conditional.train_cvae(model, images, labels, epochs=epochs, show_progress=False)
+        return model.cpu(), {"epochs": epochs, "train_images": len(images),
+                             "about": f"{_count(epochs, 'epoch')} on {len(images):,} images"}  # fmt: skip
+
+    model, source = load_or_train(
+        ["cvae-benchmark-fashion-mnist.pt"], "league-cvae", train, context.fast,
+        accept=lambda meta: meta.get("epochs", 0) >= epochs and meta.get("train_images", 0) >= len(images),
+        device=context.device,
+    )  # fmt: skip
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        return model.sample(_balanced_labels(n, rng), generator=rng).cpu()
+
+    sample.model = model
+    return sample, source + "; labels drawn uniformly; samples are the decoder's pixel probabilities"
+
+
+def _time_model(context: Context, kind: str) -> Tuple[nn.Module, str]:
+    """Lesson 09's SmallUNet for ``kind`` ("diffusion" or "flow"): a checkpoint, or trained here (lesson 09's
+    settings: channels (16, 32, 64), batch 64, Adam 1e-3) for the budget's steps."""
+    steps = context.budget[f"{kind}_steps"]
+    data = context.train_images * 2 - 1
+
+    def train() -> Tuple[nn.Module, dict]:
+        model = SmallUNet(channels=(16, 32, 64), time_scale=1.0 if kind == "diffusion" else 1000.0)
+        model.to(context.device)
+        if kind == "diffusion":
+            alpha_bars = diffusion.linear_schedule().alpha_bars.to(context.device)
+            loss = lambda m, x: diffusion.epsilon_loss(m, x, alpha_bars)  # noqa: E731
+        else:
+            loss = flow_matching.flow_matching_loss
+        history = train_time_model(
+            model, data, loss, steps=steps, batch_size=64, lr=1e-3, show_progress=False
+        )
+        return model.cpu(), {"steps": history.steps_done, "train_images": len(data),
+                             "about": f"{history.steps_done:,} steps on {len(data):,} images"}  # fmt: skip
+
+    # Lesson 09's benchmark (benchmarks/diffusion_quality.py) or the lesson's own, when trained at least as long.
+    return load_or_train(
+        [f"{kind}-fashion-mnist.pt", f"lesson09-{kind}.pt"], f"league-{kind}", train, context.fast,
+        accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+    )  # fmt: skip
+
+
+def _chunked(draw: Callable[[int, torch.Generator], torch.Tensor], chunk: int = 500) -> Sampler:
+    """A sampler that calls ``draw`` on at most ``chunk`` images at a time (a U-Net on 5,000 images at once needs
+    gigabytes), mapping its [-1, 1] output to [0, 1]."""
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        parts = [draw(min(chunk, n - start), rng) for start in range(0, n, chunk)]
+        return ((torch.cat(parts) + 1) / 2).clamp(0, 1)
+
+    return sample
+
+
+@register("diffusion", "diffusion (DDIM)", lesson="09")
+def _diffusion(context: Context) -> Tuple[Sampler, str]:
+    model, source = _time_model(context, "diffusion")
+    schedule, steps = diffusion.linear_schedule(), context.sampling_steps
+    sample = _chunked(lambda n, rng: diffusion.ddim_sample(model, (n, 1, 28, 28), schedule, steps, generator=rng,
+                                                           clip=(-1, 1)))  # fmt: skip
+    sample.model = model
+    return sample, source + f"; DDIM with {steps} steps (η = 0)"
+
+
+@register("flow", "flow matching (Euler)", lesson="09")
+def _flow(context: Context) -> Tuple[Sampler, str]:
+    model, source = _time_model(context, "flow")
+    steps = context.sampling_steps
+    sample = _chunked(lambda n, rng: flow_matching.sample(model, (n, 1, 28, 28), steps, generator=rng,
+                                                          clip=(-1, 1)))  # fmt: skip
+    sample.model = model
+    return sample, source + f"; {steps} Euler steps"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -511,6 +700,7 @@ def default_sizes() -> Dict[str, object]:
 
 __all__ = [
     "REGISTRY",
+    "SAMPLING_STEPS",
     "TRAINING",
     "Context",
     "Entry",

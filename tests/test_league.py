@@ -10,8 +10,10 @@ import torch
 from course_utils import league
 from course_utils.checkpoints import save_checkpoint
 from course_utils.errors import UnknownNameError
+from course_utils.models import conditional, dcgan
 from course_utils.models.classifier import Classifier
 from course_utils.models.gan import Generator
+from course_utils.models.time_networks import SmallUNet
 from course_utils.models.vae import VAE
 
 matplotlib.use("Agg")
@@ -22,10 +24,12 @@ def tiny_budget(tmp_path, monkeypatch, one_thread):
     """An empty checkpoint folder and training that takes a second."""
     monkeypatch.setenv("COURSE_CHECKPOINT_DIR", str(tmp_path))
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
-    monkeypatch.setitem(league.TRAINING, "train_images", (300, 300))
-    monkeypatch.setitem(league.TRAINING, "autoencoder_epochs", (1, 1))
-    monkeypatch.setitem(league.TRAINING, "vae_epochs", (1, 1))
-    monkeypatch.setitem(league.TRAINING, "gan_steps", (2, 2))
+    monkeypatch.setitem(league.TRAINING, "train_images", (320, 320))  # WGAN-GP's 5 critic batches of 64
+    for name, budget in (("autoencoder_epochs", 1), ("vae_epochs", 1), ("gan_steps", 2), ("dcgan_steps", 2),
+                         ("wgan_steps", 1), ("cgan_steps", 2), ("cvae_epochs", 1), ("diffusion_steps", 2),
+                         ("flow_steps", 2)):  # fmt: skip
+        monkeypatch.setitem(league.TRAINING, name, (budget, budget))
+    monkeypatch.setattr(league, "SAMPLING_STEPS", (3, 2))
     return tmp_path
 
 
@@ -41,7 +45,12 @@ def test_every_row_builds_and_samples_images_in_the_unit_range(tiny_budget, monk
         assert torch.equal(images, again), f"{key}: the same seed must give the same samples"
     assert (tiny_budget / "league-mlp-gan-fast.pt").is_file()
     assert isinstance(built.models["vae"], VAE) and built.models["noise"] is None
-    assert "trained here" in built.sources["mlp_gan"]
+    for key in ("mlp_gan", "dcgan", "wgan_gp", "cgan", "cvae", "diffusion", "flow"):
+        assert built.sources[key].startswith("trained here"), key
+    assert built.sources["diffusion"].endswith("DDIM with 2 steps (η = 0)")
+    assert built.sources["flow"].endswith("; 2 Euler steps") and "uniformly" in built.sources["cgan"]
+    assert isinstance(built.models["wgan_gp"], dcgan.DCGenerator)
+    assert isinstance(built.models["cvae"], conditional.ConditionalVAE)
     rebuilt = league.build(["mlp_gan"])
     assert rebuilt.sources["mlp_gan"].startswith("checkpoint league-mlp-gan-fast.pt")
     with pytest.raises(UnknownNameError):
@@ -60,6 +69,37 @@ def test_full_mode_never_uses_fast_checkpoints_and_a_short_one_is_refused(tiny_b
     save_checkpoint(Generator(), tiny_budget / "gan-fashion-mnist.pt", steps=20_000)  # the benchmark's
     _, source = league.REGISTRY["mlp_gan"].build(context)
     assert source == "checkpoint gan-fashion-mnist.pt (20,000 steps)"
+
+
+def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, monkeypatch):
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    torch.manual_seed(0)
+    saved = {
+        "dcgan": ("dcgan-benchmark-fashion-mnist.pt", dcgan.DCGenerator(channels=8), {"steps": 9919}),
+        "wgan_gp": ("wgan-gp-benchmark-fashion-mnist.pt", dcgan.DCGenerator(channels=8), {"steps": 2000}),
+        "cgan": ("cgan-benchmark-fashion-mnist.pt", conditional.ConditionalGenerator(channels=8),
+                 {"steps": 12_000, "train_images": 55_000}),
+        "cvae": ("cvae-benchmark-fashion-mnist.pt", conditional.ConditionalVAE(4, hidden=(16,)),
+                 {"epochs": 10, "train_images": 55_000}),
+        "diffusion": ("diffusion-fashion-mnist.pt", SmallUNet(channels=(8, 8, 8), time_dim=8), {"steps": 5000}),
+        "flow": ("flow-fashion-mnist.pt", SmallUNet(channels=(8, 8, 8), time_dim=8, time_scale=1000.0),
+                 {"steps": 5000}),
+    }  # fmt: skip
+    for name, model, meta in saved.values():
+        save_checkpoint(model, tiny_budget / name, **meta)
+    built = league.build(list(saved))
+    for key, (name, model, _) in saved.items():
+        assert built.sources[key].startswith(f"checkpoint {name} ("), key
+        assert torch.equal(next(built.models[key].parameters()), next(model.parameters())), key
+        images = built.samplers[key](3, torch.Generator().manual_seed(1))
+        assert images.shape == (3, 1, 28, 28) and 0 <= float(images.min()) <= float(images.max()) <= 1, key
+    assert "(10 epochs)" in built.sources["cvae"] and "(9,919 steps)" in built.sources["dcgan"]
+    assert "DDIM with 3 steps" in built.sources["diffusion"]  # full mode's sampling steps
+    # A cVAE trained on fewer images than the league's budget is refused, and one is trained here instead.
+    save_checkpoint(conditional.ConditionalVAE(4, hidden=(16,)), tiny_budget / saved["cvae"][0], epochs=10,
+                    train_images=100)  # fmt: skip
+    _, source = league.REGISTRY["cvae"].build(league.make_context())
+    assert source.startswith("trained here") and (tiny_budget / "league-cvae.pt").is_file()
 
 
 def test_the_yardsticks_score_as_they_must(tiny_budget, monkeypatch):
