@@ -1,7 +1,7 @@
 """Lesson 07's quality bar: do the conditional GAN and the conditional VAE make the class they are asked for?
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/conditional_quality.py --alone       # the final figures
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/conditional_quality.py --split validation  # comparing settings
+    python benchmarks/conditional_quality.py --alone       # the final figures
+    python benchmarks/conditional_quality.py --split validation  # comparing settings
 
 Trains lesson 07's conditional GAN (``conditional.ConditionalGenerator`` / ``ConditionalDiscriminator`` with the
 label as extra channels, or ``--conditioning projection`` for the projection discriminator; Adam 2e-4, β₁ = 0.5,

@@ -1,6 +1,6 @@
 """Lesson 05's quality bar: the lesson's DCGAN against lesson 04's fully connected GAN, same run, same budget.
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/dcgan_quality.py --threads 1   # 10 minutes each, on the CPU
+    python benchmarks/dcgan_quality.py --threads 1   # 10 minutes each, on the CPU
     .venv/bin/python benchmarks/dcgan_quality.py --minutes 1 --models dcgan --samples 2000   # throughput only
 
 Both GANs train on the training split (55,000 images) with lesson 04's step (``gan.train_step``: D step on

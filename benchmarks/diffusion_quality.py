@@ -1,7 +1,7 @@
 """Lesson 09's quality bar: a diffusion model and a flow-matching model, on the ring and on Fashion-MNIST.
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/diffusion_quality.py                 # 15 minutes per model
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/diffusion_quality.py --minutes 6     # a shortened run
+    python benchmarks/diffusion_quality.py                 # 15 minutes per model
+    python benchmarks/diffusion_quality.py --minutes 6     # a shortened run
     .venv/bin/python benchmarks/diffusion_quality.py --minutes 3                          # on a GPU
 
 1. The ring of 8 Gaussians (lesson 04's data): ``TimeMLP`` trained with the ε-prediction loss (DDPM, T = 1000)

@@ -1,8 +1,8 @@
 """Lesson 04's quality bar: the reference fully connected GAN, judged by lesson 01's classifier.
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/gan_quality.py                    # Fashion-MNIST, 10 minutes
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/gan_quality.py --split validation # when comparing settings
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/gan_quality.py --dataset mnist    # MNIST (full when downloadable)
+    python benchmarks/gan_quality.py                    # Fashion-MNIST, 10 minutes
+    python benchmarks/gan_quality.py --split validation # when comparing settings
+    python benchmarks/gan_quality.py --dataset mnist    # MNIST (full when downloadable)
 
 Trains ``course_utils.models.gan.image_gan()`` (the notebook's pair) on the training split (55,000 images for the
 full datasets) for at most ``--steps`` steps or ``--minutes`` minutes of compute, whichever comes first, then draws

@@ -1,7 +1,7 @@
 """The course's league table (lesson 08): every generator of the course, scored the same way.
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/league_table.py               # N = 5,000, 3 seeds
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/league_table.py --samples 1000 --seeds 1   # a quick look
+    python benchmarks/league_table.py               # N = 5,000, 3 seeds
+    python benchmarks/league_table.py --samples 1000 --seeds 1   # a quick look
 
 Each row of ``course_utils.league.REGISTRY`` (real validation images as the floor, pixel noise, a training-set
 copier, and the models of lessons 01-07 and 09) is loaded from a checkpoint when one exists in

@@ -1,7 +1,7 @@
 """Lesson 06's quality bar: WGAN-GP beside the BCE GAN, on the 8-Gaussian ring and on Fashion-MNIST.
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/wgan_quality.py                  # both parts (~25 minutes)
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/wgan_quality.py --part ring      # one part (kept beside the other)
+    python benchmarks/wgan_quality.py                  # both parts (~25 minutes)
+    python benchmarks/wgan_quality.py --part ring      # one part (kept beside the other)
     .venv/bin/python benchmarks/wgan_quality.py --ring-steps 20 --minutes 0.05 --samples 500 --seeds 0 --no-write
 
 **Ring** (``--part ring``): lesson 04's 2-D networks (``gan.point_gan(8, 128)``: two hidden layers of 128, the

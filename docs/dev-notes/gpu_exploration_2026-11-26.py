@@ -35,8 +35,17 @@ def dcgan_exp(steps=20000, every=2000, n=5000, d_channels=32):
         out["floor"] = round(f["floor"], 2)
         print("DCGAN", d_channels, json.dumps(out), flush=True)
 
-    gan.train_gan(G, D, train.images * 2 - 1, steps=steps, batch_size=128, lr=2e-4, seed=0, show_progress=False,
-                  every=[(1, lambda s: ema.update_parameters(G)), (every, judge)])
+    gan.train_gan(
+        G,
+        D,
+        train.images * 2 - 1,
+        steps=steps,
+        batch_size=128,
+        lr=2e-4,
+        seed=0,
+        show_progress=False,
+        every=[(1, lambda s: ema.update_parameters(G)), (every, judge)],
+    )
 
 
 def cgan_exp(conditioning, steps=12000, every=1500, per_class=300, channels=16, batch=64):
@@ -49,7 +58,9 @@ def cgan_exp(conditioning, steps=12000, every=1500, per_class=300, channels=16, 
     ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(0.999), use_buffers=True)
     g_opt = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    batches = TensorBatches(train.images * 2 - 1, train.labels, batch_size=batch, device=dev, drop_last=True, seed=0)
+    batches = TensorBatches(
+        train.images * 2 - 1, train.labels, batch_size=batch, device=dev, drop_last=True, seed=0
+    )
     step = 0
     t0 = time.time()
     while step < steps:
@@ -80,14 +91,27 @@ def ring_exp(lr, beta1, seed, steps=3000):
     torch.manual_seed(seed)
     G, C = gan.point_gan(noise_dim=8, width=128)
     t = time.process_time()
-    wgan.train_wgan(G, C, real, steps=steps, batch_size=256, lr=lr, betas=(beta1, 0.9), seed=seed,
-                    show_progress=False)
+    wgan.train_wgan(
+        G, C, real, steps=steps, batch_size=256, lr=lr, betas=(beta1, 0.9), seed=seed, show_progress=False
+    )
     s = G.generate(2000, torch.Generator().manual_seed(seed + 100))
     mode, on = nearest_mode(s)
     counts = torch.bincount(mode[on], minlength=8)
-    print("RING", json.dumps({"lr": lr, "b1": beta1, "seed": seed, "steps": steps,
-                              "modes": int((counts >= 40).sum()), "on": round(float(on.float().mean()), 3),
-                              "cpu": round(time.process_time() - t, 1)}), flush=True)
+    print(
+        "RING",
+        json.dumps(
+            {
+                "lr": lr,
+                "b1": beta1,
+                "seed": seed,
+                "steps": steps,
+                "modes": int((counts >= 40).sum()),
+                "on": round(float(on.float().mean()), 3),
+                "cpu": round(time.process_time() - t, 1),
+            }
+        ),
+        flush=True,
+    )
 
 
 VARIANTS = {
@@ -103,8 +127,17 @@ VARIANTS = {
 
 
 def dcgan_variant(name, n=5000):
-    v = {"batch": 128, "steps": 10000, "g_lr": 2e-4, "d_lr": 2e-4, "g_channels": 32, "d_channels": 32,
-         "d_norm": "batch", "betas": (0.5, 0.999), **VARIANTS[name]}
+    v = {
+        "batch": 128,
+        "steps": 10000,
+        "g_lr": 2e-4,
+        "d_lr": 2e-4,
+        "g_channels": 32,
+        "d_channels": 32,
+        "d_norm": "batch",
+        "betas": (0.5, 0.999),
+        **VARIANTS[name],
+    }
     seed_everything(0)
     dev = get_device()
     train = load_dataset("fashion-mnist", "train", verbose=False)
@@ -123,9 +156,19 @@ def dcgan_variant(name, n=5000):
         out[step] = (round(vv["confident_share"], 3), round(vv["entropy_ratio"], 3), round(f["frechet"], 1))
         print("VAR", json.dumps(out), flush=True)
 
-    gan.train_gan(G, D, train.images * 2 - 1, steps=v["steps"], batch_size=v["batch"], lr=v["g_lr"],
-                  d_lr=v["d_lr"], betas=v["betas"], seed=0, show_progress=False,
-                  every=[(v["steps"] // 2, judge)])
+    gan.train_gan(
+        G,
+        D,
+        train.images * 2 - 1,
+        steps=v["steps"],
+        batch_size=v["batch"],
+        lr=v["g_lr"],
+        d_lr=v["d_lr"],
+        betas=v["betas"],
+        seed=0,
+        show_progress=False,
+        every=[(v["steps"] // 2, judge)],
+    )
 
 
 if __name__ == "__main__":
@@ -138,4 +181,3 @@ if __name__ == "__main__":
         dcgan_variant(sys.argv[2])
     elif what == "ring":
         ring_exp(float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
-
