@@ -142,11 +142,16 @@ def main(argv=None) -> int:
     parser.add_argument("--channels", default="16,32,64")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-ring", action="store_true")
+    parser.add_argument("--models", default="diffusion,flow_matching",
+                        help="image models to train: diffusion, flow_matching or both (default both)")  # fmt: skip
     parser.add_argument("--note", default="", help="a remark stored in the JSON (e.g. 'shortened run')")
     parser.add_argument(
         "--output", default="diffusion_quality", help="name of the JSON in benchmarks/results/"
     )
     args = parser.parse_args(argv)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models or any(m not in ("diffusion", "flow_matching") for m in models):
+        parser.error(f"--models takes diffusion, flow_matching or both, comma-separated; got {args.models!r}")
     loads = [load_average()]
     seed_everything(args.seed)
     device = get_device()
@@ -193,7 +198,7 @@ def main(argv=None) -> int:
     def note_load(step: int) -> None:
         loads.append(load_average())
 
-    for kind in ("diffusion", "flow_matching"):
+    for kind in models:
         torch.manual_seed(args.seed)
         model = SmallUNet(channels=channels, time_scale=1.0 if kind == "diffusion" else 1000.0).to(device)
         if kind == "diffusion":
