@@ -39,7 +39,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import course_utils
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import compute_clock, machine  # noqa: E402
 from course_utils.models.autoencoder import (
     PCA,
     ConvAutoencoder,
@@ -123,9 +123,6 @@ def main(argv=None) -> int:
     print(f"training for {args.minutes:g} min on {device} ({torch.get_num_threads()} threads)")
     threads = torch.get_num_threads()
 
-    def compute_seconds() -> float:  # CPU time of all threads / threads = wall time when nothing else runs
-        return time.process_time() / threads
-
     wall_start = time.perf_counter()
     history = train_autoencoder(
         model,
@@ -139,7 +136,7 @@ def main(argv=None) -> int:
         test_images=validation
         if args.track
         else None,  # recorded as "test_error": here, the validation error
-        clock=compute_seconds if device.type == "cpu" else time.perf_counter,
+        clock=compute_clock(device),
     )
     wall_seconds = time.perf_counter() - wall_start
     validation_curve = [round(e, 4) for e in history["test_error"]] if args.track else None

@@ -1,4 +1,5 @@
-"""What every benchmark script shares: the machine's description and writing results as JSON."""
+"""What every benchmark script shares: the machine's description, its load, the training clock, and writing results
+as JSON."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 import os
 import platform
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -15,6 +18,25 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # The 1-minute load average when the benchmark started: above ~0.5 on this 2-core machine, something else ran
 # beside it and its timings are slower than the machine's (its quality figures are not affected).
 LOAD_AT_START = os.getloadavg()[0]
+
+
+def load_average() -> float:
+    """The 1-minute load average: how many programs wanted the CPU, on average, over the last minute (NaN where the
+    system does not say)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return float("nan")
+
+
+def compute_clock(device: torch.device) -> Callable[[], float]:
+    """The clock a benchmark's time budget runs on. On a CPU: this process's CPU time divided by its torch threads,
+    which equals wall-clock time on an idle machine but does not let other programs eat the budget. On a GPU:
+    wall-clock time."""
+    if device.type != "cpu":
+        return time.perf_counter
+    threads = torch.get_num_threads()
+    return lambda: time.process_time() / threads
 
 
 def machine() -> dict:

@@ -48,21 +48,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write_results  # noqa: E402
+from benchmarks.common import compute_clock, load_average, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
 from course_utils.models import conditional  # noqa: E402
 
 TARGET_CGAN_ACCURACY = 0.90
-
-
-def load_average() -> float:
-    """The 1-minute load average (how many programs wanted the CPU, on average, over the last minute)."""
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return float("nan")
 
 
 def kmeans(features: torch.Tensor, k: int, iterations: int = 25, seed: int = 0) -> torch.Tensor:
@@ -150,10 +142,7 @@ def main(argv=None) -> int:
     device = get_device()
     threads = torch.get_num_threads()
 
-    def compute_seconds() -> float:  # CPU time of all threads / threads = wall time when nothing else runs
-        return time.process_time() / threads
-
-    clock = compute_seconds if device.type == "cpu" else time.perf_counter
+    clock = compute_clock(device)
     wall_start = time.perf_counter()
     train = load_dataset("fashion-mnist", "train", limit=args.train_images)
     held_out = load_dataset("fashion-mnist", args.split)

@@ -37,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write_results  # noqa: E402
+from benchmarks.common import compute_clock, load_average, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import gan  # noqa: E402
@@ -45,15 +45,6 @@ from course_utils.models.dcgan import DCDiscriminator, DCGenerator  # noqa: E402
 
 TIME_LIMIT_MINUTES = 10.0
 TARGETS = {"frechet_ratio": 0.5, "entropy_ratio": 0.95, "confident_share": 0.6, "classes_produced": 10}
-
-
-def load_average() -> float:
-    """The 1-minute load average (how many processes wanted the CPU, on average, over the last minute)."""
-    return (
-        float(Path("/proc/loadavg").read_text().split()[0])
-        if Path("/proc/loadavg").exists()
-        else float("nan")
-    )
 
 
 def build(name: str, channels: int):
@@ -137,10 +128,7 @@ def main(argv=None) -> int:
     device = get_device()
     threads = torch.get_num_threads()
 
-    def compute_seconds() -> float:  # CPU time of all threads / threads = wall time when nothing else runs
-        return time.process_time() / threads
-
-    clock = compute_seconds if device.type == "cpu" else time.perf_counter
+    clock = compute_clock(device)
     train = load_dataset("fashion-mnist", "train")
     classifier = reference_classifier("fashion-mnist", device=device)
     print(f"Device {device} ({threads} threads); 1-minute load average at the start: {load_start:.2f}")

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -44,7 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, compute_clock, load_average, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import checkpoint_path, frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import diffusion, flow_matching  # noqa: E402
@@ -55,10 +54,6 @@ from course_utils.toy_data import nearest_mode, ring_of_gaussians  # noqa: E402
 TARGET_RING_MODES, TARGET_RING_SHARE, TARGET_RING_SECONDS = 8, 0.90, 60.0
 TARGET_ENTROPY_RATIO = 0.95
 IMAGE_SHAPE = (1, 28, 28)
-
-
-def load_average() -> float:
-    return round(os.getloadavg()[0], 2)
 
 
 def ring_report(points: torch.Tensor) -> dict:
@@ -163,10 +158,7 @@ def main(argv=None) -> int:
         figures["ring"] = ring_part(args.ring_steps, args.seed)
         loads.append(load_average())
 
-    def compute_seconds() -> float:  # CPU time of all threads / threads = wall time when nothing else runs
-        return time.process_time() / threads
-
-    clock = compute_seconds if device.type == "cpu" else time.perf_counter
+    clock = compute_clock(device)
     train = load_dataset("fashion-mnist", "train")
     data = train.images * 2 - 1
     classifier = reference_classifier("fashion-mnist", device=device)

@@ -47,7 +47,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write_results  # noqa: E402
+from benchmarks.common import compute_clock, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
@@ -112,10 +112,7 @@ def main(argv=None) -> int:
     device = get_device()
     threads = torch.get_num_threads()
 
-    def compute_seconds() -> float:  # CPU time of all threads / threads = wall time when nothing else runs
-        return time.process_time() / threads
-
-    clock = compute_seconds if device.type == "cpu" else time.perf_counter
+    clock = compute_clock(device)
     train = load_dataset(args.dataset, "train")
     held_out = load_dataset(args.dataset, args.split)
 

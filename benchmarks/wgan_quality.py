@@ -50,7 +50,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, compute_clock, load_average, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import dcgan, gan, wgan  # noqa: E402
@@ -58,14 +58,6 @@ from course_utils.toy_data import nearest_mode, ring_of_gaussians  # noqa: E402
 
 TARGET_ENTROPY = 0.95
 TARGET_FRECHET_RATIO = 1.2
-
-
-def load1() -> float:
-    return (
-        float(Path("/proc/loadavg").read_text().split()[0])
-        if Path("/proc/loadavg").exists()
-        else float("nan")
-    )
 
 
 def mode_report(points: torch.Tensor) -> dict:
@@ -175,12 +167,7 @@ def dcgan_reference(args) -> dict | None:
 
 def images_part(args) -> dict:
     device = get_device()
-    threads = torch.get_num_threads()
-
-    def compute_seconds() -> float:
-        return time.process_time() / threads
-
-    clock = compute_seconds if device.type == "cpu" else time.perf_counter
+    clock = compute_clock(device)
     train = load_dataset("fashion-mnist", "train").images * 2 - 1
     classifier = reference_classifier("fashion-mnist", device=device)
     result = {"settings": {"minutes": args.minutes, "batch_size": 64, "lr": 1e-4, "betas": list(wgan.BETAS),
@@ -244,11 +231,11 @@ def main(argv=None) -> int:
     cores = os.cpu_count() or 1
     parts = {"ring": ring_part, "images": images_part}
     for name in ("ring", "images") if args.part == "both" else (args.part,):
-        load_start, wall_start = load1(), time.perf_counter()
+        load_start, wall_start = load_average(), time.perf_counter()
         result = parts[name](args)
         if name == "images":
             finish_images(result)
-        result["load_average_1min"] = {"start": load_start, "end": load1()}
+        result["load_average_1min"] = {"start": load_start, "end": load_average()}
         result["alone"] = max(result["load_average_1min"].values()) <= cores + 0.5
         result["wall_seconds"] = round(time.perf_counter() - wall_start, 1)
         result["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
