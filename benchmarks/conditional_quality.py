@@ -1,18 +1,25 @@
-"""Lesson 07's quality bar: do the conditional GAN and the conditional VAE make the class they are asked for?
+"""Lesson 07's quality bar: do the conditional GANs and the conditional VAE make the class they are asked for?
 
     python benchmarks/conditional_quality.py --alone       # the final figures
     python benchmarks/conditional_quality.py --split validation  # comparing settings
 
-Trains lesson 07's conditional GAN (``conditional.ConditionalGenerator`` / ``ConditionalDiscriminator`` with the
-label as extra channels, or ``--conditioning projection`` for the projection discriminator; Adam 2e-4, β₁ = 0.5,
-batch 64) for at most ``--cgan-steps`` steps or ``--cgan-minutes``
-minutes of compute, and its conditional VAE (``conditional.ConditionalVAE``, 16 latent dimensions) for
-``--cvae-epochs`` epochs, both on the training split (55,000 images). Then, for each model and each of the 10
+Trains lesson 07's two conditional GANs side by side, each for at most ``--cgan-steps`` steps or
+``--cgan-minutes`` minutes of compute (``conditional.ConditionalGenerator`` / ``ConditionalDiscriminator``;
+Adam 2e-4, β₁ = 0.5, batch 64):
+
+- ``channels``: D reads the label as extra input channels (Mirza & Osindero, 2014), the lesson's first cGAN;
+- ``auxiliary``: D reads the image alone and has a second head that names its class, trained on real images,
+  while G is also rewarded when that head names the class G was asked for (AC-GAN, Odena, Olah & Shlens, 2017),
+  the lesson's §3b;
+
+(``--conditionings`` picks others, e.g. ``projection`` for the projection discriminator), and its conditional VAE
+(``conditional.ConditionalVAE``, 16 latent dimensions) for ``--cvae-epochs`` epochs, all on the training split
+(55,000 images). Then, for each model and each of the 10
 classes, it asks for ``--per-class`` images (1,000 by default) of that class and measures, with the course's
 reference classifier (the judge, ``course_utils.judge``):
 
-- **requested-class accuracy**: the share the judge files under the requested class (target for the cGAN:
-  ≥ 90% over all classes; exit status 1 if not met). Beside it: the judge's accuracy on real held-out images of
+- **requested-class accuracy**: the share the judge files under the requested class (target: ≥ 90% over all
+  classes for the lesson's final cGAN, the one with the auxiliary classifier; exit status 1 if not met). Beside it: the judge's accuracy on real held-out images of
   each class, since the judge itself is not always right;
 - **per-class Fréchet distance** in the judge's 128 features: the requested class's samples against as many real
   held-out images of that class, beside the real-vs-real floor (as many *training* images of the class against
@@ -30,10 +37,11 @@ DCGAN's published ones (Radford et al., 2016) and the lesson's; they were not tu
 Time is *compute* time on a CPU (this process's CPU time / threads), so that other programs on a shared machine
 do not eat the training budget; wall-clock time is recorded too, with the 1-minute load average at the start and
 the end and whether the run was alone on the machine (``--alone``, as the person running it says). Writes
-``benchmarks/results/conditional_quality[-projection][-validation].json``. With the lesson's conditioning
-(``channels``) it also saves both models in ``checkpoint_dir()`` for lesson 08's league table:
-``cgan-benchmark-fashion-mnist.pt`` (with ``steps``) and ``cvae-benchmark-fashion-mnist.pt`` (with ``epochs``),
-each with ``train_images``.
+``benchmarks/results/conditional_quality[-validation].json`` (figures under ``cgan`` for the label channels,
+``cgan_auxiliary`` and ``cgan_projection`` for the others). It also saves the models in ``checkpoint_dir()`` for
+lesson 08's league table: ``cgan-benchmark-fashion-mnist.pt`` (the label-channel cGAN, with ``steps``),
+``cgan-auxiliary-benchmark-fashion-mnist.pt`` and ``cvae-benchmark-fashion-mnist.pt`` (with ``epochs``), each
+with ``train_images``.
 """
 
 from __future__ import annotations
@@ -53,6 +61,9 @@ from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoi
 from course_utils.judge import classifier_features, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
 from course_utils.models import conditional  # noqa: E402
+
+FIGURES_KEY = {"channels": "cgan", "auxiliary": "cgan_auxiliary", "projection": "cgan_projection"}
+LABELS = {"channels": "cGAN", "auxiliary": "AC-GAN", "projection": "projection"}
 
 TARGET_CGAN_ACCURACY = 0.90
 
@@ -126,7 +137,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cgan-steps", type=int, default=12_000, help="most cGAN training steps")
     parser.add_argument("--cgan-minutes", type=float, default=8.0, help="most minutes of cGAN compute")
     parser.add_argument("--channels", type=int, default=16, help="width C of the cGAN's networks")
-    parser.add_argument("--conditioning", default="channels", choices=["channels", "projection"])
+    parser.add_argument("--conditionings", default="channels,auxiliary",
+                        help="the cGANs' discriminators, comma-separated: channels, auxiliary, projection")  # fmt: skip
     parser.add_argument("--cvae-epochs", type=int, default=10)
     parser.add_argument("--per-class", type=int, default=1_000, help="samples per requested class")
     parser.add_argument("--clusters", type=int, default=10, help="k-means clusters per class for the entropy")
@@ -136,6 +148,11 @@ def main(argv=None) -> int:
     parser.add_argument("--alone", action="store_true", help="say that nothing else ran on the machine")
     parser.add_argument("--results-dir", type=Path, default=None, help="where to write the JSON (tests)")
     args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.conditionings.split(",") if k.strip()]
+    if not kinds or any(k not in conditional.CONDITIONINGS for k in kinds):
+        parser.error(
+            f"--conditionings takes some of {', '.join(conditional.CONDITIONINGS)}; got {args.conditionings!r}"
+        )
 
     load_start = load_average()
     seed_everything(args.seed)
@@ -149,18 +166,18 @@ def main(argv=None) -> int:
     judge = reference_classifier("fashion-mnist", device=device)
     classes = train.classes
 
-    generator = conditional.ConditionalGenerator(noise_dim=64, channels=args.channels).to(device)
-    discriminator = conditional.ConditionalDiscriminator(
-        channels=args.channels, conditioning=args.conditioning
-    )
-    print(
-        f"cGAN: up to {args.cgan_steps:,} steps or {args.cgan_minutes:g} minutes on {device} ({threads} threads)."
-    )
-    start = clock()
-    run = conditional.train_cgan(generator, discriminator, train.images * 2 - 1, train.labels, steps=args.cgan_steps,
-                                 batch_size=64, seed=args.seed, log_every=500, max_seconds=args.cgan_minutes * 60,
-                                 clock=clock)  # fmt: skip
-    cgan_compute = clock() - start
+    cgans = {}  # conditioning → (generator, steps, compute seconds)
+    for kind in kinds:
+        seed_everything(args.seed)
+        generator = conditional.ConditionalGenerator(noise_dim=64, channels=args.channels).to(device)
+        discriminator = conditional.ConditionalDiscriminator(channels=args.channels, conditioning=kind)
+        print(f"cGAN ({kind}): up to {args.cgan_steps:,} steps or {args.cgan_minutes:g} minutes on {device} "
+              f"({threads} threads).")  # fmt: skip
+        start = clock()
+        run = conditional.train_cgan(generator, discriminator, train.images * 2 - 1, train.labels,
+                                     steps=args.cgan_steps, batch_size=64, seed=args.seed, log_every=500,
+                                     max_seconds=args.cgan_minutes * 60, clock=clock)  # fmt: skip
+        cgans[kind] = (generator, run.steps, clock() - start)
 
     torch.manual_seed(args.seed)
     cvae = conditional.ConditionalVAE(latent_dim=16).to(device)
@@ -168,57 +185,68 @@ def main(argv=None) -> int:
     conditional.train_cvae(cvae, train.images, train.labels, epochs=args.cvae_epochs, seed=args.seed)
     cvae_compute = clock() - start
 
-    saved = []
-    if args.conditioning == "channels":  # the lesson's models, for the league table (lesson 08)
-        for model, name, budget in ((generator, "cgan", {"steps": run.steps}),
-                                    (cvae, "cvae", {"epochs": args.cvae_epochs})):  # fmt: skip
-            compute = cgan_compute if name == "cgan" else cvae_compute
-            path = checkpoint_dir() / f"{name}-benchmark-fashion-mnist.pt"
-            saved.append(str(save_checkpoint(model.cpu(), path, **budget, train_images=len(train.labels),
-                                             compute_seconds=round(compute, 1))))  # fmt: skip
-            model.to(device)
+    saved = []  # the models, for the league table (lesson 08)
+    to_save = [(generator, "cgan" if kind == "channels" else f"cgan-{kind}", {"steps": steps}, compute)
+               for kind, (generator, steps, compute) in cgans.items()]  # fmt: skip
+    to_save.append((cvae, "cvae", {"epochs": args.cvae_epochs}, cvae_compute))
+    for model, name, budget, compute in to_save:
+        path = checkpoint_dir() / f"{name}-benchmark-fashion-mnist.pt"
+        saved.append(str(save_checkpoint(model.cpu(), path, **budget, train_images=len(train.labels),
+                                         compute_seconds=round(compute, 1))))  # fmt: skip
+        model.to(device)
 
-    def cgan_images(k: int, n: int) -> torch.Tensor:
-        return conditional.sample_class(generator, k, n)
+    def cgan_images(generator):
+        return lambda k, n: conditional.sample_class(generator, k, n)
 
     def cvae_images(k: int, n: int) -> torch.Tensor:
         return cvae.sample(torch.full((n,), k))
 
-    figures = {}
-    for name, make in (("cgan", cgan_images), ("cvae", cvae_images)):
-        figures[name] = per_class_figures(
-            make, train, held_out, judge, args.per_class, args.clusters, args.seed
-        )
+    makers = {FIGURES_KEY[kind]: cgan_images(generator) for kind, (generator, _, _) in cgans.items()}
+    makers["cvae"] = cvae_images
+    figures = {
+        name: per_class_figures(make, train, held_out, judge, args.per_class, args.clusters, args.seed)
+        for name, make in makers.items()
+    }
     real_accuracy = [
         judge_samples(held_out.images[held_out.labels == k][: args.per_class], model=judge)["class_counts"][k]
         / len(held_out.images[held_out.labels == k][: args.per_class])
         for k in range(10)
     ]
 
-    print(f"\ncGAN: {run.steps:,} steps in {cgan_compute:.0f} s of compute; cVAE: {args.cvae_epochs} epochs in "
-          f"{cvae_compute:.0f} s.")  # fmt: skip
+    for kind, (_, steps, compute) in cgans.items():
+        print(f"\n{LABELS[kind]} ({kind}): {steps:,} steps in {compute:.0f} s of compute.", end="")
+    print(f"\ncVAE: {args.cvae_epochs} epochs in {cvae_compute:.0f} s.")
     print(f"{args.per_class:,} samples per requested class; Fréchet distance in the judge's features (not comparable "
           f"with papers' FIDs) against {args.split} images of the class, floor = training vs the same images.")  # fmt: skip
-    header = (
-        f"{'class':>12} | {'accuracy: cGAN':>14}{'cVAE':>7}{'real':>7} | {'Fréchet: cGAN':>13}{'cVAE':>7}"
-    )
-    header += f"{'floor':>7} | {'entropy: cGAN':>13}{'cVAE':>7}{'real':>7}"
-    print(header)
-    for k in range(10):
-        g, v = figures["cgan"]["per_class"][k], figures["cvae"]["per_class"][k]
-        print(f"{classes[k]:>12} | {g['requested_class_accuracy']:>14.3f}{v['requested_class_accuracy']:>7.3f}"
-              f"{real_accuracy[k]:>7.3f} | {g['frechet']:>13.1f}{v['frechet']:>7.1f}{g['frechet_floor']:>7.1f} | "
-              f"{g['within_class_entropy']:>13.3f}{v['within_class_entropy']:>7.3f}"
-              f"{g['within_class_entropy_real']:>7.3f}")  # fmt: skip
-    g, v = figures["cgan"], figures["cvae"]
-    print(f"{'mean':>12} | {g['requested_class_accuracy']:>14.3f}{v['requested_class_accuracy']:>7.3f}"
-          f"{sum(real_accuracy) / 10:>7.3f} | {g['mean_frechet']:>13.1f}{v['mean_frechet']:>7.1f}"
-          f"{g['mean_frechet_floor']:>7.1f} | {g['mean_within_class_entropy']:>13.3f}"
-          f"{v['mean_within_class_entropy']:>7.3f}{g['mean_within_class_entropy_real']:>7.3f}")  # fmt: skip
-    passed = g["requested_class_accuracy"] >= TARGET_CGAN_ACCURACY
-    print(
-        f"\nTarget: cGAN requested-class accuracy ≥ {TARGET_CGAN_ACCURACY:.0%}: {'PASSED' if passed else 'NOT MET'}."
-    )
+    columns = [(name, LABELS.get(kind, "cVAE")) for name, kind in
+               [(FIGURES_KEY[k], k) for k in cgans] + [("cvae", "cvae")]]  # fmt: skip
+    for title, key, real_key in (("requested-class accuracy", "requested_class_accuracy", "real"),
+                                 ("Fréchet distance", "frechet", "floor"),
+                                 ("entropy within the class", "within_class_entropy", "real")):  # fmt: skip
+        print(
+            f"\n{title}:\n{'class':>12} |" + "".join(f"{label:>9}" for _, label in columns) + f"{real_key:>9}"
+        )
+        for k in range(10):
+            cells = [figures[name]["per_class"][k][key] for name, _ in columns]
+            if key == "requested_class_accuracy":
+                reference = real_accuracy[k]
+            elif key == "frechet":
+                reference = figures[columns[0][0]]["per_class"][k]["frechet_floor"]
+            else:
+                reference = figures[columns[0][0]]["per_class"][k]["within_class_entropy_real"]
+            fmt = ".1f" if key == "frechet" else ".3f"
+            print(f"{classes[k]:>12} |" + "".join(f"{v:>9{fmt}}" for v in cells) + f"{reference:>9{fmt}}")
+        means = [sum(figures[name]["per_class"][k][key] for k in range(10)) / 10 for name, _ in columns]
+        reference = {"requested_class_accuracy": sum(real_accuracy) / 10,
+                     "frechet": figures[columns[0][0]]["mean_frechet_floor"],
+                     "within_class_entropy": figures[columns[0][0]]["mean_within_class_entropy_real"]}[key]  # fmt: skip
+        fmt = ".1f" if key == "frechet" else ".3f"
+        print(f"{'mean':>12} |" + "".join(f"{v:>9{fmt}}" for v in means) + f"{reference:>9{fmt}}")
+    final = "auxiliary" if "auxiliary" in cgans else kinds[0]
+    accuracy = figures[FIGURES_KEY[final]]["requested_class_accuracy"]
+    passed = accuracy >= TARGET_CGAN_ACCURACY
+    print(f"\nTarget: the lesson's final cGAN ({LABELS[final]}) requested-class accuracy ≥ "
+          f"{TARGET_CGAN_ACCURACY:.0%}: {accuracy:.1%}, {'PASSED' if passed else 'NOT MET'}.")  # fmt: skip
 
     wall = time.perf_counter() - wall_start
     load_end = load_average()
@@ -226,11 +254,10 @@ def main(argv=None) -> int:
         "split": args.split,
         "train_images": len(train.labels),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "generator_config": generator.config,
-        "discriminator_config": discriminator.config,
+        "generator_config": next(iter(cgans.values()))[0].config,
+        "cgan_steps_done": {kind: steps for kind, (_, steps, _) in cgans.items()},
+        "cgan_compute_seconds": {kind: round(compute, 1) for kind, (_, _, compute) in cgans.items()},
         "cvae_config": cvae.config,
-        "cgan_steps_done": run.steps,
-        "cgan_compute_seconds": round(cgan_compute, 1),
         "cvae_compute_seconds": round(cvae_compute, 1),
         "checkpoints": saved,
         "wall_seconds": round(wall, 1),
@@ -239,13 +266,12 @@ def main(argv=None) -> int:
         "ran_alone": bool(args.alone),
         "real_requested_class_accuracy": real_accuracy,
         "real_mean_accuracy": sum(real_accuracy) / 10,
-        "cgan": figures["cgan"],
-        "cvae": figures["cvae"],
+        **figures,
+        "target_applies_to": FIGURES_KEY[final],
         "target_cgan_accuracy": TARGET_CGAN_ACCURACY,
         "passed": passed,
     }
-    name = "conditional_quality" + ("" if args.conditioning == "channels" else f"-{args.conditioning}")
-    name += "" if args.split == "test" else f"-{args.split}"
+    name = "conditional_quality" + ("" if args.split == "test" else f"-{args.split}")
     if args.results_dir is not None:
         import benchmarks.common as common
 

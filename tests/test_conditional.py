@@ -41,6 +41,35 @@ def test_the_label_changes_what_the_networks_compute(conditioning):
     assert logits_a.shape == (5, 1) and not torch.allclose(logits_a, logits_b)
 
 
+def test_the_auxiliary_discriminator_scores_realness_without_the_label_and_names_the_class():
+    torch.manual_seed(0)
+    discriminator = c.ConditionalDiscriminator(num_classes=4, channels=4, conditioning="auxiliary").eval()
+    images = torch.rand(5, 1, 28, 28) * 2 - 1
+    logits, classes = discriminator.scores(images, torch.zeros(5, dtype=torch.long))
+    assert logits.shape == (5, 1) and classes.shape == (5, 4)
+    other_label = torch.full((5,), 3)
+    assert torch.equal(discriminator(images, other_label), logits)  # "real or fake?" ignores the label
+    plain = c.ConditionalDiscriminator(num_classes=4, channels=4)
+    assert plain.scores(images, other_label)[1] is None
+
+
+def test_the_auxiliary_classifier_teaches_the_generator_the_classes():
+    """Class 0 is all dark, class 1 all bright. The auxiliary D's realness logit never sees the label, so only
+    the class head can tell G which class is which: with ``aux_weight=0`` the two classes' means stayed within 0.2
+    of each other (three seeds, 300 steps); with the class terms they were 0.45-1.8 apart."""
+    torch.manual_seed(1)
+    labels = torch.arange(64) % 2
+    images = (labels.float() * 1.6 - 0.8)[:, None, None, None].expand(64, 1, 28, 28).clone()
+    generator = c.ConditionalGenerator(noise_dim=8, num_classes=2, channels=4)
+    discriminator = c.ConditionalDiscriminator(num_classes=2, channels=4, conditioning="auxiliary")
+    run = c.train_cgan(generator, discriminator, images, labels, steps=300, batch_size=16, lr=2e-3, log_every=50,
+                       show_progress=False)  # fmt: skip
+    class_loss = run.history["class_loss"]
+    assert class_loss[-1] < class_loss[0]
+    dark, bright = (c.sample_class(generator, k, 32, generator_seed=0).mean() for k in (0, 1))
+    assert bright - dark > 0.3, (float(dark), float(bright))
+
+
 def test_bad_labels_get_clear_messages():
     generator = c.ConditionalGenerator(noise_dim=8, num_classes=4, channels=4)
     with pytest.raises(ShapeError, match="dtype torch.long"):
@@ -49,7 +78,7 @@ def test_bad_labels_get_clear_messages():
         generator(torch.randn(2, 8), torch.tensor([0, 4]))
     with pytest.raises(ShapeError, match=r"shape \(2,\)"):
         generator(torch.randn(2, 8), torch.tensor([[0], [1]]))
-    with pytest.raises(ValueError, match="conditioning"):
+    with pytest.raises(ValueError, match="'channels', 'projection', 'auxiliary'; got 'concat'"):
         c.ConditionalDiscriminator(conditioning="concat")
 
 

@@ -8,6 +8,9 @@
   answers "is this a real image *of class y*?", and G can only fool it by making the class it was asked for.
 - the **projection discriminator** (Miyato & Koyama, 2018) instead adds the inner product of a learned class
   embedding with D's image features to an unconditional logit: ``logit = ψ(h) + embed(y) · h``.
+- the **auxiliary classifier** (AC-GAN, Odena, Olah & Shlens, 2017): D sees the image alone and has two heads,
+  "real or fake?" and "which class?". D learns to name the class of real images; G is rewarded when D names the
+  class it was asked for (``cgan_train_step`` adds both cross-entropies when D has the second head).
 
 A **conditional VAE** (Sohn, Lee & Yan, 2015) gives y to the encoder and to the decoder; the code z then only
 has to hold what the label does not say: the style.
@@ -39,6 +42,8 @@ from .gan import discriminator_loss, generator_loss
 from .vae import kl_divergence, reconstruction_nll, reparameterize
 
 NUM_CLASSES = 10
+CONDITIONINGS = ("channels", "projection", "auxiliary")
+AUX_WEIGHT = 1.0  # weight of the class cross-entropy in both players' losses (Odena et al.: 1)
 
 # ----------------------------------------------------------------------------------------------------------------
 # The conditional inputs (the answer key of exercises 07.1 and 07.2)
@@ -127,15 +132,21 @@ class ConditionalDiscriminator(nn.Module):
 
     ``conditioning="channels"``: the label enters as K extra input channels (``discriminator_input``).
     ``conditioning="projection"``: features h from the image alone; logit = linear(h) + embed(y) · h
-    (Miyato & Koyama, 2018). Otherwise lesson 05's DCGAN discriminator (``channels`` = C, batch norm).
+    (Miyato & Koyama, 2018).
+    ``conditioning="auxiliary"``: features h from the image alone; logit = linear(h) answers "real or fake?"
+    without the label, and a second head, ``classify(h)``, gives K class logits (AC-GAN, Odena et al., 2017).
+    ``scores(images, labels)`` returns both heads' outputs (class logits ``None`` without the second head).
+    Otherwise lesson 05's DCGAN discriminator (``channels`` = C, batch norm).
     """
 
     def __init__(
         self, num_classes: int = NUM_CLASSES, channels: int = 32, conditioning: str = "channels"
     ) -> None:
         super().__init__()
-        if conditioning not in ("channels", "projection"):
-            raise ValueError(f"conditioning must be 'channels' or 'projection', got {conditioning!r}.")
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(
+                f"conditioning must be one of {', '.join(map(repr, CONDITIONINGS))}; got {conditioning!r}."
+            )
         self.config = {
             "num_classes": int(num_classes),
             "channels": int(channels),
@@ -151,15 +162,24 @@ class ConditionalDiscriminator(nn.Module):
         )
         self.head = nn.Linear(2 * c * 7 * 7, 1)
         self.embed = nn.Embedding(self.num_classes, 2 * c * 7 * 7) if conditioning == "projection" else None
+        self.classify = nn.Linear(2 * c * 7 * 7, self.num_classes) if conditioning == "auxiliary" else None
         self.apply(init_weights)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def scores(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """(real-or-fake logits N×1, class logits N×K or ``None``), from one pass through the features."""
         images = check_images(images, self.data_shape, "This discriminator")
         _check_labels(labels, len(images), self.num_classes, "This discriminator")
         if self.conditioning == "channels":
-            return self.head(self.features(discriminator_input(images, labels, self.num_classes)))
+            return self.head(self.features(discriminator_input(images, labels, self.num_classes))), None
         h = self.features(images)
-        return self.head(h) + (self.embed(labels) * h).sum(dim=1, keepdim=True)
+        if self.conditioning == "auxiliary":
+            return self.head(h), self.classify(h)
+        return self.head(h) + (self.embed(labels) * h).sum(dim=1, keepdim=True), None
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.scores(images, labels)[0]
 
 
 def cgan_train_step(
@@ -169,28 +189,45 @@ def cgan_train_step(
     labels: torch.Tensor,
     g_optimizer: torch.optim.Optimizer,
     d_optimizer: torch.optim.Optimizer,
+    aux_weight: float = AUX_WEIGHT,
 ) -> dict:
     """Lesson 04's training step with labels: the fakes are asked for the real batch's labels, and D and G both
-    see the label next to every image. Returns the losses and D's mean probabilities on real and fake."""
+    see the label next to every image. Returns the losses and D's mean probabilities on real and fake.
+
+    With an auxiliary classifier (``conditioning="auxiliary"``), D's loss adds ``aux_weight`` × the cross-entropy
+    of its class head on the *real* images (it learns to name real garments; Odena et al. also trained it on the
+    fakes), and G's loss adds ``aux_weight`` × the cross-entropy of that head on the fakes against the classes G was
+    asked for; ``class_loss`` (D's, on real images) is returned too.
+    """
     z = torch.randn(len(real), generator.noise_dim, device=real.device)
     fake = generator(z, labels)
 
-    real_logits, fake_logits = discriminator(real, labels), discriminator(fake.detach(), labels)
+    real_logits, real_classes = discriminator.scores(real, labels)
+    fake_logits = discriminator(fake.detach(), labels)
     d_loss = discriminator_loss(real_logits, fake_logits)
+    if real_classes is not None:
+        class_loss = F.cross_entropy(real_classes, labels)
+        d_loss = d_loss + aux_weight * class_loss
     d_optimizer.zero_grad(set_to_none=True)
     d_loss.backward()
     d_optimizer.step()
 
-    g_loss = generator_loss(discriminator(fake, labels))
+    fake_logits_for_g, fake_classes = discriminator.scores(fake, labels)
+    g_loss = generator_loss(fake_logits_for_g)
+    if fake_classes is not None:
+        g_loss = g_loss + aux_weight * F.cross_entropy(fake_classes, labels)
     g_optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
     g_optimizer.step()
-    return {
+    numbers = {
         "d_loss": float(d_loss.detach()),
         "g_loss": float(g_loss.detach()),
         "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
         "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
     }
+    if real_classes is not None:
+        numbers["class_loss"] = float(class_loss.detach())
+    return numbers
 
 
 @dataclass
@@ -212,6 +249,7 @@ def train_cgan(
     batch_size: int = 64,
     lr: float = 2e-4,
     betas: Tuple[float, float] = (0.5, 0.999),
+    step_fn: Optional[Callable] = None,
     fixed_noise: Optional[torch.Tensor] = None,
     fixed_labels: Optional[torch.Tensor] = None,
     snapshot_every: Optional[int] = None,
@@ -224,8 +262,10 @@ def train_cgan(
 ) -> CganRun:
     """Train a conditional GAN on ``images`` (N×1×28×28 in [-1, 1]) with their ``labels`` for ``steps`` steps.
 
-    Adam (lr 2e-4, β₁ = 0.5) for both players, ``cgan_train_step`` handed to ``fit``. ``fixed_noise`` and
-    ``fixed_labels``: the images they make are kept every ``snapshot_every`` steps (and at the start and end).
+    Adam (lr 2e-4, β₁ = 0.5) for both players; ``step_fn(G, D, real, labels, g_optimizer, d_optimizer)``,
+    returning a dict of numbers (default ``cgan_train_step``, or the learner's own), handed to ``fit``.
+    ``fixed_noise`` and ``fixed_labels``: the images they make are kept every ``snapshot_every`` steps (and at the
+    start and end).
     ``max_seconds``: stop once this much training time has passed on ``clock``.
     """
     images = check_images(images, IMAGE_SHAPE, "train_cgan")
@@ -246,7 +286,7 @@ def train_cgan(
 
     def step(batch):
         real, y = batch
-        return cgan_train_step(generator, discriminator, real, y, g_optimizer, d_optimizer)
+        return (step_fn or cgan_train_step)(generator, discriminator, real, y, g_optimizer, d_optimizer)
 
     every = [(snapshot_every, snapshot)] if snapshot_every else []
     snapshot(0)
