@@ -84,6 +84,32 @@ def test_training_on_the_ring_moves_the_samples_out_to_the_ring():
     assert run.history.last("d_real") > run.history.last("d_fake")  # D still tells real from fake a little
 
 
+def test_the_averaged_generator_is_the_moving_average_of_the_weights():
+    """A step that sets every weight of G to the step number: with decay 0.5 the average after steps 1, 2, 3 is
+    1 (the first update copies), then 0.5·1 + 0.5·2 = 1.5, then 0.5·1.5 + 0.5·3 = 2.25; G itself stays at 3."""
+    generator, discriminator = point_gan(noise_dim=2, width=4)
+    calls = []
+
+    def set_weights(g, d, real, g_opt, d_opt):
+        calls.append(len(calls) + 1)
+        with torch.no_grad():
+            for parameter in g.parameters():
+                parameter.fill_(float(calls[-1]))
+        return {"d_loss": 0.0}
+
+    run = train_gan(generator, discriminator, torch.randn(64, 2), steps=3, batch_size=16, step_fn=set_weights,
+                    average_decay=0.5, show_progress=False)  # fmt: skip
+    assert all(torch.all(p == 3.0) for p in generator.parameters())
+    assert all(torch.allclose(p, torch.tensor(2.25)) for p in run.averaged.parameters())
+    assert not run.averaged.training and run.averaged.generate(5).shape == (5, 2)
+    assert train_gan(generator, discriminator, torch.randn(64, 2), steps=1, batch_size=16, step_fn=set_weights,
+                     show_progress=False).averaged is None  # fmt: skip
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        train_gan(
+            generator, discriminator, torch.randn(64, 2), steps=1, average_decay=1.5, show_progress=False
+        )
+
+
 def test_train_gan_rejects_data_of_another_shape():
     generator, discriminator = point_gan(noise_dim=2, width=8)
     with pytest.raises(ShapeError, match=r"examples of shape \(1, 28, 28\).*generator makes \(2,\)"):

@@ -22,6 +22,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..batches import TensorBatches
 from ..errors import ShapeError
@@ -230,6 +231,8 @@ class GanRun:
     )  # (step, samples from fixed noise)
     seconds: float = 0.0
     steps: int = 0
+    # the moving average of G's weights, when asked for (``average_decay``)
+    averaged: Optional[nn.Module] = None
 
 
 def train_gan(
@@ -242,6 +245,7 @@ def train_gan(
     betas: Tuple[float, float] = (0.5, 0.999),
     d_lr: Optional[float] = None,
     step_fn: Optional[Callable] = None,
+    average_decay: Optional[float] = None,
     fixed_noise: Optional[torch.Tensor] = None,
     snapshot_every: Optional[int] = None,
     log_every: int = 50,
@@ -262,6 +266,10 @@ def train_gan(
         steps: training steps (one D step + one G step each); an epoch is len(data) / batch_size steps.
         d_lr: a different learning rate for the discriminator (default: ``lr``).
         step_fn: the training step, ``step_fn(G, D, real, g_opt, d_opt) -> dict of numbers``.
+        average_decay: also keep an exponential moving average of G's weights, updated after every step
+            (average ← decay · average + (1 − decay) · weights; 0.99 averages over roughly the last 100 steps), and
+            return it as ``run.averaged``, a generator like G. In a GAN game G's weights tend to circle around a
+            good point rather than settle on it; their average sits closer to it (Yazıcı et al., 2019).
         fixed_noise: a noise batch whose samples are kept every ``snapshot_every`` steps (and at the start and
             the end), to watch the same z turn into examples as training goes.
         log_every: record the averages of the step's numbers every this many steps.
@@ -278,6 +286,8 @@ def train_gan(
             f"The data has examples of shape {tuple(data.shape[1:])} but the generator makes "
             f"{tuple(generator.data_shape)}. Build the generator for this data (data_shape=...)."
         )
+    if average_decay is not None and not 0 < average_decay < 1:
+        raise ValueError(f"average_decay must be between 0 and 1 (e.g. 0.99), got {average_decay!r}.")
     step_fn = step_fn or train_step
     device = device_of(generator)
     discriminator.to(device)
@@ -289,6 +299,17 @@ def train_gan(
     if len(batches) == 0:
         raise ShapeError(f"Need at least batch_size={batch_size} examples to train, got {len(data)}.")
     run = GanRun(History())
+    averaged = None
+    if average_decay is not None:
+        averaged = AveragedModel(
+            generator, multi_avg_fn=get_ema_multi_avg_fn(average_decay), use_buffers=True
+        )
+
+    def train_step_and_average(real: torch.Tensor) -> dict:
+        numbers = step_fn(generator, discriminator, real, g_optimizer, d_optimizer)
+        if averaged is not None:
+            averaged.update_parameters(generator)
+        return numbers
 
     def snapshot(step: int) -> None:
         generator.eval()
@@ -305,13 +326,15 @@ def train_gan(
     every = ([(snapshot_every, snapshot)] if snapshot_every else []) + list(every)
     if snapshot_every:
         snapshot(0)
-    run.history = fit(lambda real: step_fn(generator, discriminator, real, g_optimizer, d_optimizer), batches,
+    run.history = fit(train_step_and_average, batches,
                       steps=steps, seconds=max_seconds, log_every=log_every, every=every, view=live,
                       view_samples=latest_samples, desc="GAN training", show_progress=show_progress,
                       clock=clock)  # fmt: skip
     if not snapshot_every:
         snapshot(run.history.steps_done)
     run.seconds, run.steps = run.history.seconds, run.history.steps_done
+    if averaged is not None:
+        run.averaged = averaged.module.eval()
     generator.eval()
     discriminator.eval()
     return run
