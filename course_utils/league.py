@@ -365,11 +365,11 @@ def _wgan_gp(context: Context) -> Tuple[Sampler, str]:
     steps = context.budget["wgan_steps"]
 
     def train() -> Tuple[nn.Module, dict]:
-        # Lesson 06's settings: lesson 05's generator, a critic without batch norm, Adam 1e-4, 5 critic steps.
+        # Lesson 06's settings: lesson 05's generator, a critic without batch norm, Adam IMAGE_LR, 5 critic steps.
         generator, critic = dcgan.DCGenerator(noise_dim=64), dcgan.DCDiscriminator(norm="layer")
         generator.to(context.device)
         run = wgan.train_wgan(generator, critic, context.train_images * 2 - 1, steps=steps, batch_size=64,
-                              lr=1e-4, show_progress=False)  # fmt: skip
+                              lr=wgan.IMAGE_LR, show_progress=False)  # fmt: skip
         about = f"{run.steps:,} generator steps (5 critic steps each) on {len(context.train_images):,} images"
         return generator.cpu(), {
             "steps": run.steps,
