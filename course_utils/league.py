@@ -390,23 +390,24 @@ def _balanced_labels(n: int, rng: torch.Generator) -> torch.Tensor:
     return torch.randint(conditional.NUM_CLASSES, (n,), generator=rng)
 
 
-@register("cgan", "conditional GAN", lesson="07")
-def _cgan(context: Context) -> Tuple[Sampler, str]:
+def _conditional_gan(context: Context, conditioning: str, checkpoint: str) -> Tuple[Sampler, str]:
+    """Lesson 07's conditional GAN with D's ``conditioning`` ("channels" or "auxiliary"): the benchmark's
+    ``checkpoint`` when it was trained at least as long on as many images, else trained here."""
     steps = context.budget["cgan_steps"]
     images, labels = context.train_images, context.train_labels
 
     def train() -> Tuple[nn.Module, dict]:
-        # Lesson 07's settings: width 16, the label as extra channels of the discriminator's input.
+        # Lesson 07's settings: width 16, batch 64, Adam 2e-4 with β₁ = 0.5.
         generator = conditional.ConditionalGenerator(noise_dim=64, channels=16).to(context.device)
-        discriminator = conditional.ConditionalDiscriminator(channels=16, conditioning="channels")
+        discriminator = conditional.ConditionalDiscriminator(channels=16, conditioning=conditioning)
         run = conditional.train_cgan(generator, discriminator, images * 2 - 1, labels, steps=steps, batch_size=64,
                                      show_progress=False)  # fmt: skip
         return generator.cpu(), {"steps": run.steps, "train_images": len(images),
                                  "about": f"{run.steps:,} steps on {len(images):,} images"}  # fmt: skip
 
-    # Lesson 07's benchmark (benchmarks/conditional_quality.py), when trained at least as long on as many images.
+    # Lesson 07's benchmark (benchmarks/conditional_quality.py) saves both cGANs.
     model, source = load_or_train(
-        ["cgan-benchmark-fashion-mnist.pt"], "league-cgan", train, context.fast,
+        [checkpoint], "league-" + checkpoint.replace("-benchmark-fashion-mnist.pt", ""), train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps and meta.get("train_images", 0) >= len(images),
         device=context.device,
     )  # fmt: skip
@@ -418,6 +419,16 @@ def _cgan(context: Context) -> Tuple[Sampler, str]:
 
     sample.model = model
     return sample, source + "; labels drawn uniformly over the 10 classes"
+
+
+@register("cgan", "conditional GAN", lesson="07")
+def _cgan(context: Context) -> Tuple[Sampler, str]:
+    return _conditional_gan(context, "channels", "cgan-benchmark-fashion-mnist.pt")
+
+
+@register("acgan", "AC-GAN", lesson="07")
+def _acgan(context: Context) -> Tuple[Sampler, str]:
+    return _conditional_gan(context, "auxiliary", "cgan-auxiliary-benchmark-fashion-mnist.pt")
 
 
 @register("cvae", "conditional VAE", lesson="07")

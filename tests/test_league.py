@@ -45,7 +45,7 @@ def test_every_row_builds_and_samples_images_in_the_unit_range(tiny_budget, monk
         assert torch.equal(images, again), f"{key}: the same seed must give the same samples"
     assert (tiny_budget / "league-mlp-gan-fast.pt").is_file()
     assert isinstance(built.models["vae"], VAE) and built.models["noise"] is None
-    for key in ("mlp_gan", "dcgan", "wgan_gp", "cgan", "cvae", "diffusion", "flow"):
+    for key in ("mlp_gan", "dcgan", "wgan_gp", "cgan", "acgan", "cvae", "diffusion", "flow"):
         assert built.sources[key].startswith("trained here"), key
     assert built.sources["diffusion"].endswith("DDIM with 2 steps (η = 0)")
     assert built.sources["flow"].endswith("; 2 Euler steps") and "uniformly" in built.sources["cgan"]
@@ -79,6 +79,8 @@ def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, m
         "wgan_gp": ("wgan-gp-benchmark-fashion-mnist.pt", dcgan.DCGenerator(channels=8), {"steps": 2000}),
         "cgan": ("cgan-benchmark-fashion-mnist.pt", conditional.ConditionalGenerator(channels=8),
                  {"steps": 12_000, "train_images": 55_000}),
+        "acgan": ("cgan-auxiliary-benchmark-fashion-mnist.pt", conditional.ConditionalGenerator(channels=8),
+                  {"steps": 12_000, "train_images": 55_000}),
         "cvae": ("cvae-benchmark-fashion-mnist.pt", conditional.ConditionalVAE(4, hidden=(16,)),
                  {"epochs": 10, "train_images": 55_000}),
         "diffusion": ("diffusion-fashion-mnist.pt", SmallUNet(channels=(8, 8, 8), time_dim=8), {"steps": 5000}),
