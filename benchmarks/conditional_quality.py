@@ -10,7 +10,7 @@ Adam 2e-4, β₁ = 0.5, batch 64):
 - ``channels``: D reads the label as extra input channels (Mirza & Osindero, 2014), the lesson's first cGAN;
 - ``auxiliary``: D reads the image alone and has a second head that names its class, trained on real images,
   while G is also rewarded when that head names the class G was asked for (AC-GAN, Odena, Olah & Shlens, 2017),
-  the lesson's §3b;
+  the end of the lesson's §4;
 
 (``--conditionings`` picks others, e.g. ``projection`` for the projection discriminator), and its conditional VAE
 (``conditional.ConditionalVAE``, 16 latent dimensions) for ``--cvae-epochs`` epochs, all on the training split
@@ -19,8 +19,8 @@ classes, it asks for ``--per-class`` images (1,000 by default) of that class and
 reference classifier (the judge, ``course_utils.judge``):
 
 - **requested-class accuracy**: the share the judge files under the requested class (target: ≥ 90% over all
-  classes for the lesson's final cGAN, the one with the auxiliary classifier; exit status 1 if not met). Beside it: the judge's accuracy on real held-out images of
-  each class, since the judge itself is not always right;
+  classes for the lesson's final cGAN, the one with the auxiliary classifier; exit status 1 if not met). Beside
+  it: the judge's accuracy on real held-out images of each class, since the judge itself is not always right;
 - **per-class Fréchet distance** in the judge's 128 features: the requested class's samples against as many real
   held-out images of that class, beside the real-vs-real floor (as many *training* images of the class against
   the same held-out images) at the same N. Not comparable with papers' FIDs (our classifier, not Inception);
@@ -218,30 +218,29 @@ def main(argv=None) -> int:
     print(f"\ncVAE: {args.cvae_epochs} epochs in {cvae_compute:.0f} s.")
     print(f"{args.per_class:,} samples per requested class; Fréchet distance in the judge's features (not comparable "
           f"with papers' FIDs) against {args.split} images of the class, floor = training vs the same images.")  # fmt: skip
-    columns = [(name, LABELS.get(kind, "cVAE")) for name, kind in
-               [(FIGURES_KEY[k], k) for k in cgans] + [("cvae", "cvae")]]  # fmt: skip
-    for title, key, real_key in (("requested-class accuracy", "requested_class_accuracy", "real"),
-                                 ("Fréchet distance", "frechet", "floor"),
-                                 ("entropy within the class", "within_class_entropy", "real")):  # fmt: skip
+    columns = [(FIGURES_KEY[kind], LABELS[kind]) for kind in cgans] + [("cvae", "cVAE")]
+    first = figures[columns[0][0]]  # the floor and the real images' entropy are the same for every model
+    tables = (  # title, figure, reference column: its name, per class, mean
+        ("requested-class accuracy", "requested_class_accuracy", "real", real_accuracy, sum(real_accuracy) / 10),
+        ("Fréchet distance", "frechet", "floor", [row["frechet_floor"] for row in first["per_class"]],
+         first["mean_frechet_floor"]),
+        ("entropy within the class", "within_class_entropy", "real",
+         [row["within_class_entropy_real"] for row in first["per_class"]], first["mean_within_class_entropy_real"]),
+    )  # fmt: skip
+    for title, key, reference_name, reference, reference_mean in tables:
+        fmt = ".1f" if key == "frechet" else ".3f"
         print(
-            f"\n{title}:\n{'class':>12} |" + "".join(f"{label:>9}" for _, label in columns) + f"{real_key:>9}"
+            f"\n{title}:\n{'class':>12} |"
+            + "".join(f"{label:>9}" for _, label in columns)
+            + f"{reference_name:>9}"
         )
         for k in range(10):
-            cells = [figures[name]["per_class"][k][key] for name, _ in columns]
-            if key == "requested_class_accuracy":
-                reference = real_accuracy[k]
-            elif key == "frechet":
-                reference = figures[columns[0][0]]["per_class"][k]["frechet_floor"]
-            else:
-                reference = figures[columns[0][0]]["per_class"][k]["within_class_entropy_real"]
-            fmt = ".1f" if key == "frechet" else ".3f"
-            print(f"{classes[k]:>12} |" + "".join(f"{v:>9{fmt}}" for v in cells) + f"{reference:>9{fmt}}")
-        means = [sum(figures[name]["per_class"][k][key] for k in range(10)) / 10 for name, _ in columns]
-        reference = {"requested_class_accuracy": sum(real_accuracy) / 10,
-                     "frechet": figures[columns[0][0]]["mean_frechet_floor"],
-                     "within_class_entropy": figures[columns[0][0]]["mean_within_class_entropy_real"]}[key]  # fmt: skip
-        fmt = ".1f" if key == "frechet" else ".3f"
-        print(f"{'mean':>12} |" + "".join(f"{v:>9{fmt}}" for v in means) + f"{reference:>9{fmt}}")
+            cells = "".join(f"{figures[name]['per_class'][k][key]:>9{fmt}}" for name, _ in columns)
+            print(f"{classes[k]:>12} |{cells}{reference[k]:>9{fmt}}")
+        means = "".join(
+            f"{sum(row[key] for row in figures[name]['per_class']) / 10:>9{fmt}}" for name, _ in columns
+        )
+        print(f"{'mean':>12} |{means}{reference_mean:>9{fmt}}")
     final = "auxiliary" if "auxiliary" in cgans else kinds[0]
     accuracy = figures[FIGURES_KEY[final]]["requested_class_accuracy"]
     passed = accuracy >= TARGET_CGAN_ACCURACY
