@@ -27,9 +27,10 @@ see ``NOTES-s5.md``), β = (0, 0.9), batch 64, n_critic = 5, for ``--minutes`` o
 budget in ``benchmarks/dcgan_quality.py``), on the 55,000-image training split. Judged like lesson 05: 10,000
 samples, the reference classifier's class histogram (entropy / log 10, confident share, classes produced) and the
 Fréchet distance to the test set in its features, beside the real-vs-real floor (``judge.frechet_to_test``; not
-comparable with papers' FIDs). The DCGAN beside it: lesson 05's benchmark result
-(``benchmarks/results/dcgan_quality.json``, or ``--dcgan-json``) when it exists and judged as many samples, else a
-DCGAN trained here for the same budget with lesson 05's settings (batch 128, Adam 2e-4, β1 = 0.5).
+comparable with papers' FIDs). The DCGAN beside it (lesson 05's first DCGAN, the same networks): lesson 05's
+benchmark result (``benchmarks/results/dcgan_quality.json``, or ``--dcgan-json``) when it exists, judged as many
+samples and ran with the same ``--minutes`` and ``--threads``, else a DCGAN trained here for the same budget with
+lesson 05's settings (batch 128, Adam 2e-4, β1 = 0.5).
 Targets: entropy ≥ 0.95 and a Fréchet distance at most 1.2 × the DCGAN's, at equal compute. WGAN-GP pays 5 critic
 steps (each with a double backward for the penalty) per generator step, so it makes far fewer generator steps in
 the same time.
@@ -173,6 +174,11 @@ def dcgan_reference(args) -> dict | None:
                  "compute_seconds": dc["train_compute_seconds"], **dc["generated"]}  # fmt: skip
     except (KeyError, TypeError):
         print(f"{path} does not hold lesson 05's DCGAN figures where expected: training the DCGAN here.")
+        return None
+    settings = figures.get("settings") or {}
+    if (settings.get("minutes"), settings.get("threads")) != (args.minutes, args.threads):
+        print(f"{path} trained the DCGAN for {settings.get('minutes')} minutes on {settings.get('threads')} thread(s), "
+              f"not {args.minutes:g} on {args.threads}: training the DCGAN here, for equal compute.")  # fmt: skip
         return None
     if found["frechet_n"] != min(args.samples, 10_000):
         print(f"{path} judged N = {found['frechet_n']}, not {args.samples}: training the DCGAN here.")

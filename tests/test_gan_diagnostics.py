@@ -42,6 +42,36 @@ def test_discriminator_gives_one_logit_per_image(norm):
     assert has_batch_norm == (norm == "batch")
 
 
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_two_convs_per_scale_add_a_same_size_layer_at_each_resolution(batch_norm):
+    """convs_per_scale=2: G gets a 3×3 conv at 14×14 and paints the 28×28 output with one; D gets one at 14×14 and
+    one at 7×7; the output layer of G and the first layer of D stay without norm; shapes are unchanged."""
+    torch.manual_seed(0)
+    generator = DCGenerator(noise_dim=16, channels=8, batch_norm=batch_norm, convs_per_scale=2)
+    images = generator(torch.randn(5, 16))
+    assert images.shape == (5, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    same_size = [m for m in generator.modules() if isinstance(m, nn.Conv2d) and m.stride == (1, 1)]
+    assert [tuple(m.weight.shape) for m in same_size] == [(8, 8, 3, 3), (1, 4, 3, 3)]
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in generator.up2[1:]), "no norm in G's output layer"
+    assert generator.config["convs_per_scale"] == 2
+    for norm in ("batch", "layer"):
+        discriminator = DCDiscriminator(channels=8, norm=norm, convs_per_scale=2)
+        assert discriminator(torch.rand(4, 1, 28, 28) * 2 - 1).shape == (4, 1)
+        sizes = []
+        x = torch.rand(2, 1, 28, 28)
+        for layer in discriminator.features:
+            x = layer(x)
+            sizes.append(tuple(x.shape[1:]))
+        assert sizes == [(8, 14, 14), (8, 14, 14), (16, 7, 7), (16, 7, 7)]
+        assert not any(
+            isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) for m in discriminator.features[0].modules()
+        )
+    one, two = DCDiscriminator(channels=8), DCDiscriminator(channels=8, convs_per_scale=2)
+    assert sum(p.numel() for p in two.parameters()) - sum(p.numel() for p in one.parameters()) == (
+        8 * 8 * 9 + 2 * 8 + 16 * 16 * 9 + 2 * 16
+    )
+
+
 def test_critic_without_batch_norm_scores_each_image_alone():
     torch.manual_seed(0)
     critic = DCDiscriminator(channels=8, norm="layer").train()
@@ -54,6 +84,10 @@ def test_bad_inputs_get_clear_messages():
         DCGenerator(upsample="bilinear")
     with pytest.raises(ValueError, match="norm must be"):
         DCDiscriminator(norm="instance")
+    with pytest.raises(ValueError, match="convs_per_scale must be 1"):
+        DCGenerator(convs_per_scale=3)
+    with pytest.raises(ValueError, match="convs_per_scale must be 1"):
+        DCDiscriminator(convs_per_scale=0)
     with pytest.raises(Exception, match="N×64"):
         DCGenerator()(torch.randn(2, 10))
 

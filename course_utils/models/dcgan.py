@@ -12,6 +12,11 @@ Radford et al.'s guidelines, each in one line:
 - ReLU in G, LeakyReLU(0.2) in D (D's gradient must reach G even where a unit is negative); tanh output;
 - weights from N(0, 0.02) (``init_weights``); Adam with lr 2e-4 and β₁ = 0.5.
 
+``convs_per_scale=2`` adds one 3×3 convolution of stride 1 at each resolution, after each up- or downsampling:
+more layers, and more capacity, where the image is built and judged, at the same sizes (the "standard CNN" of
+Miyato et al., 2018, interleaves such layers with DCGAN's strided ones in D). Lesson 05 shows that the
+discriminator's extra layers are what its 10-minute benchmark needs.
+
 The networks use lesson 04's training step unchanged (``gan.train_step``): G has ``noise_dim`` and
 ``data_shape``, D returns one logit per image (N×1). With ``norm="layer"`` or ``"none"`` the discriminator
 has no batch norm, so each image's score depends on that image alone: a WGAN-GP critic (Gulrajani et al., 2017).
@@ -29,6 +34,12 @@ from ..images import check_images
 from ..training import evaluating
 
 IMAGE_SHAPE = (1, 28, 28)
+# Adam's learning rate for the deeper DCGAN (convs_per_scale=2) in a 10-minute CPU budget: chosen on the validation
+# split (4e-4 and 8e-4 tried; docs/dev-notes/NOTES-s6.md). Radford et al.'s 2e-4 suits long runs of the first one.
+DEEPER_LR = 8e-4
+# ... and the decay of the moving average of its generator's weights that the benchmark samples from (0.995: about
+# the last 200 steps; 0.999 and 0.995 tried on the validation split).
+DEEPER_AVERAGE_DECAY = 0.995
 
 
 def transposed_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
@@ -89,6 +100,34 @@ def discriminator_block(in_channels: int, out_channels: int, norm: str = "batch"
     return nn.Sequential(*layers)
 
 
+def same_size_block(
+    in_channels: int, out_channels: int, norm: str = "batch", leaky: bool = False
+) -> nn.Sequential:
+    """Keep the height and width: Conv2d(kernel 3, stride 1, padding 1) → [norm] → ReLU, or LeakyReLU(0.2) in D.
+
+    One more layer at a scale: each pixel's features are mixed with its eight neighbours' without resampling.
+    ``norm``: ``"batch"``, ``"layer"`` or ``"none"``, as in ``discriminator_block``.
+    """
+    layers: List[nn.Module] = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=norm == "none")]
+    if norm == "batch":
+        layers.append(nn.BatchNorm2d(out_channels))
+    elif norm == "layer":
+        layers.append(nn.GroupNorm(1, out_channels))
+    elif norm != "none":
+        raise ValueError(f"norm must be 'batch', 'layer' or 'none', got {norm!r}.")
+    layers.append(nn.LeakyReLU(0.2, inplace=True) if leaky else nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _check_convs_per_scale(convs_per_scale: int) -> int:
+    if convs_per_scale not in (1, 2):
+        raise ValueError(
+            f"convs_per_scale must be 1 (DCGAN's one layer per resolution) or 2 (a 3×3 convolution more at each), "
+            f"got {convs_per_scale!r}."
+        )
+    return int(convs_per_scale)
+
+
 def init_weights(module: nn.Module) -> None:
     """DCGAN's initialisation, for ``model.apply(init_weights)``: conv and linear weights ~ N(0, 0.02),
     batch-norm (and layer-norm) scales ~ N(1, 0.02), all biases 0 (Radford et al., 2016)."""
@@ -106,17 +145,27 @@ class DCGenerator(nn.Module):
 
     Linear z → 2C×7×7 [BatchNorm, ReLU], then two ``generator_block``s without the last one's norm:
     2C×7×7 → C×14×14 → 1×28×28, then tanh. ``channels`` = C sets the width.
+
+    ``convs_per_scale=2``: a ``same_size_block`` (C → C) after the first upsampling, and the second upsamples to
+    C/2×28×28 [BatchNorm, ReLU] before a 3×3 convolution paints the pixels (no norm there), then tanh.
     """
 
     def __init__(
-        self, noise_dim: int = 64, channels: int = 32, upsample: str = "transposed", batch_norm: bool = True
+        self,
+        noise_dim: int = 64,
+        channels: int = 32,
+        upsample: str = "transposed",
+        batch_norm: bool = True,
+        convs_per_scale: int = 1,
     ) -> None:
         super().__init__()
+        convs_per_scale = _check_convs_per_scale(convs_per_scale)
         self.config = {
             "noise_dim": int(noise_dim),
             "channels": int(channels),
             "upsample": upsample,
             "batch_norm": bool(batch_norm),
+            "convs_per_scale": convs_per_scale,
         }
         self.noise_dim, self.data_shape = int(noise_dim), IMAGE_SHAPE
         c = int(channels)
@@ -125,8 +174,16 @@ class DCGenerator(nn.Module):
         project += [nn.BatchNorm2d(2 * c)] if batch_norm else []
         self.project = nn.Sequential(*project, nn.ReLU(inplace=True))
         self.up1 = generator_block(2 * c, c, upsample, batch_norm)  # 7×7 → 14×14
-        # 14×14 → 28×28: no batch norm in G's output layer, and tanh instead of ReLU
-        self.up2 = nn.Sequential(*upsample_layers(c, 1, upsample), nn.Tanh())
+        if convs_per_scale == 1:
+            # 14×14 → 28×28: no batch norm in G's output layer, and tanh instead of ReLU
+            self.up2 = nn.Sequential(*upsample_layers(c, 1, upsample), nn.Tanh())
+        else:
+            self.up1.extend(same_size_block(c, c, "batch" if batch_norm else "none"))  # 14×14, one layer more
+            self.up2 = nn.Sequential(
+                generator_block(c, c // 2, upsample, batch_norm),  # 14×14 → 28×28 feature maps
+                nn.Conv2d(c // 2, 1, 3, padding=1),  # the output layer: no norm, then tanh
+                nn.Tanh(),
+            )
         self.apply(init_weights)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -154,17 +211,22 @@ class DCDiscriminator(nn.Module):
 
     ``discriminator_block``s 1×28×28 → C×14×14 (no norm: D's first layer) → 2C×7×7 (``norm``), then a linear
     layer to the logit. ``norm="layer"`` or ``"none"`` makes it a WGAN-GP critic (no batch statistics).
+    ``convs_per_scale=2`` adds a ``same_size_block`` (with ``norm``) after each of the two: at 14×14 and at 7×7.
     """
 
-    def __init__(self, channels: int = 32, norm: str = "batch") -> None:
+    def __init__(self, channels: int = 32, norm: str = "batch", convs_per_scale: int = 1) -> None:
         super().__init__()
-        self.config = {"channels": int(channels), "norm": norm}
+        convs_per_scale = _check_convs_per_scale(convs_per_scale)
+        self.config = {"channels": int(channels), "norm": norm, "convs_per_scale": convs_per_scale}
         self.data_shape = IMAGE_SHAPE
         c = int(channels)
-        self.features = nn.Sequential(
-            discriminator_block(1, c, norm="none"),  # 28×28 → 14×14
-            discriminator_block(c, 2 * c, norm=norm),  # 14×14 → 7×7
-        )
+        layers = [discriminator_block(1, c, norm="none")]  # 28×28 → 14×14
+        if convs_per_scale == 2:
+            layers.append(same_size_block(c, c, norm, leaky=True))
+        layers.append(discriminator_block(c, 2 * c, norm=norm))  # 14×14 → 7×7
+        if convs_per_scale == 2:
+            layers.append(same_size_block(2 * c, 2 * c, norm, leaky=True))
+        self.features = nn.Sequential(*layers)
         self.head = nn.Linear(2 * c * 7 * 7, 1)
         self.apply(init_weights)
 
