@@ -8,7 +8,7 @@ copier, and the models of lessons 01-07 and 09) is loaded from a checkpoint when
 ``checkpoint_dir()`` (a benchmark's or a lesson's, when trained at least as long as the league's budget, or the
 league's own), or trained on the spot within the budget of ``league.TRAINING`` and saved for next time (the
 benchmarks of lessons 04-07 and 09 save the checkpoints it looks for first; with none of them, training everything
-here takes about 20 minutes on one CPU thread). Then
+here takes about 25 minutes on one CPU thread). Then
 ``--samples`` samples of every row are drawn for each of ``--seeds`` seeds and scored against as many test images
 (a fresh draw per seed) in the judge's features: Fréchet distance, k-NN precision and recall (k = 3), class
 histogram entropy / log 10, confident share, the Inception-Score formula in the judge's probabilities, and the

@@ -45,11 +45,12 @@ def test_every_row_builds_and_samples_images_in_the_unit_range(tiny_budget, monk
         assert torch.equal(images, again), f"{key}: the same seed must give the same samples"
     assert (tiny_budget / "league-mlp-gan-fast.pt").is_file()
     assert isinstance(built.models["vae"], VAE) and built.models["noise"] is None
-    for key in ("mlp_gan", "dcgan", "wgan_gp", "cgan", "acgan", "cvae", "diffusion", "flow"):
+    for key in ("mlp_gan", "dcgan", "dcgan_deeper", "wgan_gp", "cgan", "acgan", "cvae", "diffusion", "flow"):
         assert built.sources[key].startswith("trained here"), key
     assert built.sources["diffusion"].endswith("DDIM with 2 steps (η = 0)")
     assert built.sources["flow"].endswith("; 2 Euler steps") and "uniformly" in built.sources["cgan"]
     assert isinstance(built.models["wgan_gp"], dcgan.DCGenerator)
+    assert built.models["dcgan_deeper"].config["convs_per_scale"] == 2
     assert isinstance(built.models["cvae"], conditional.ConditionalVAE)
     rebuilt = league.build(["mlp_gan"])
     assert rebuilt.sources["mlp_gan"].startswith("checkpoint league-mlp-gan-fast.pt")
@@ -76,6 +77,8 @@ def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, m
     torch.manual_seed(0)
     saved = {
         "dcgan": ("dcgan-benchmark-fashion-mnist.pt", dcgan.DCGenerator(channels=8), {"steps": 9919}),
+        "dcgan_deeper": ("dcgan-deeper-benchmark-fashion-mnist.pt",
+                         dcgan.DCGenerator(channels=8, convs_per_scale=2), {"steps": 7000}),
         "wgan_gp": ("wgan-gp-benchmark-fashion-mnist.pt", dcgan.DCGenerator(channels=8), {"steps": 2000}),
         "cgan": ("cgan-benchmark-fashion-mnist.pt", conditional.ConditionalGenerator(channels=8),
                  {"steps": 12_000, "train_images": 55_000}),
