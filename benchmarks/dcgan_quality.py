@@ -58,8 +58,11 @@ LEARNING_RATES = {"deeper": DEEPER_LR, "dcgan": 2e-4, "mlp": 2e-4}
 # The deeper DCGAN is judged by the moving average of its generator's weights (Yazıcı et al., 2019), chosen on the
 # validation split like its learning rate; its last generator is judged too and recorded beside it.
 AVERAGE_DECAY = {"deeper": DEEPER_AVERAGE_DECAY}
-CHECKPOINTS = {name: f"{name}-benchmark-fashion-mnist.pt" for name in ("dcgan", "mlp")}
-CHECKPOINTS["deeper"] = "dcgan-deeper-benchmark-fashion-mnist.pt"
+CHECKPOINTS = {
+    "deeper": "dcgan-deeper-benchmark-fashion-mnist.pt",
+    "dcgan": "dcgan-benchmark-fashion-mnist.pt",
+    "mlp": "mlp-benchmark-fashion-mnist.pt",
+}
 
 
 def build(name: str, channels: int):

@@ -87,17 +87,20 @@ def discriminator_block(in_channels: int, out_channels: int, norm: str = "batch"
     ``norm``: ``"batch"`` (DCGAN), ``"layer"`` (per image over channels and pixels, for a WGAN-GP critic) or
     ``"none"`` (D's first layer, which must see the raw pixels).
     """
-    layers: List[nn.Module] = [
-        nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=norm == "none")
-    ]
+    convolution = nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=norm == "none")
+    return nn.Sequential(convolution, *norm_layers(out_channels, norm), nn.LeakyReLU(0.2, inplace=True))
+
+
+def norm_layers(channels: int, norm: str) -> List[nn.Module]:
+    """The norm after a convolution: ``"batch"`` → [BatchNorm2d], ``"layer"`` → [GroupNorm with one group, i.e.
+    layer norm over (C, H, W) of each image], ``"none"`` → []."""
     if norm == "batch":
-        layers.append(nn.BatchNorm2d(out_channels))
-    elif norm == "layer":
-        layers.append(nn.GroupNorm(1, out_channels))  # one group = layer norm over (C, H, W) of each image
-    elif norm != "none":
-        raise ValueError(f"norm must be 'batch', 'layer' or 'none', got {norm!r}.")
-    layers.append(nn.LeakyReLU(0.2, inplace=True))
-    return nn.Sequential(*layers)
+        return [nn.BatchNorm2d(channels)]
+    if norm == "layer":
+        return [nn.GroupNorm(1, channels)]
+    if norm == "none":
+        return []
+    raise ValueError(f"norm must be 'batch', 'layer' or 'none', got {norm!r}.")
 
 
 def same_size_block(
@@ -106,17 +109,11 @@ def same_size_block(
     """Keep the height and width: Conv2d(kernel 3, stride 1, padding 1) → [norm] → ReLU, or LeakyReLU(0.2) in D.
 
     One more layer at a scale: each pixel's features are mixed with its eight neighbours' without resampling.
-    ``norm``: ``"batch"``, ``"layer"`` or ``"none"``, as in ``discriminator_block``.
+    ``norm``: ``"batch"``, ``"layer"`` or ``"none"`` (``norm_layers``).
     """
-    layers: List[nn.Module] = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=norm == "none")]
-    if norm == "batch":
-        layers.append(nn.BatchNorm2d(out_channels))
-    elif norm == "layer":
-        layers.append(nn.GroupNorm(1, out_channels))
-    elif norm != "none":
-        raise ValueError(f"norm must be 'batch', 'layer' or 'none', got {norm!r}.")
-    layers.append(nn.LeakyReLU(0.2, inplace=True) if leaky else nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
+    convolution = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=norm == "none")
+    activation = nn.LeakyReLU(0.2, inplace=True) if leaky else nn.ReLU(inplace=True)
+    return nn.Sequential(convolution, *norm_layers(out_channels, norm), activation)
 
 
 def _check_convs_per_scale(convs_per_scale: int) -> int:
