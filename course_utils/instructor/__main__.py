@@ -19,7 +19,7 @@ from .catalog import sync_guide
 from .grading import DEFAULT_CHECK_TIMEOUT, DEFAULT_MEMORY_GB, grade_notebooks
 from .layout import LayoutError, lesson_notebooks
 from .nbgrader_course import CourseFolderError, make_course
-from .student import NbgraderMissing, build_student_version
+from .student import build_student_version
 from .tagging import tag_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -185,7 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (LayoutError, NbgraderMissing, CourseFolderError, FileNotFoundError, ValueError) as error:
+    except (LayoutError, CourseFolderError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -3,9 +3,10 @@
 Each solution region becomes a stub that raises ``NotImplementedError`` naming the exercise and the function to
 complete; hidden-test regions are removed; outputs and execution data are cleared; everything else (prose, setup
 cell's code, checker calls, nbgrader metadata) is kept, except that the Colab badge and the setup cell point at the
-student location set in ``course_utils.meta`` (never at the instructor's notebooks). The regions are cut by nbgrader's own ``ClearSolutions`` and
-``ClearHiddenTests`` preprocessors (nbgrader is in the ``instructor`` extra, never in what learners install); this
-module only writes the per-exercise message into each stub and checks the result.
+student location set in ``course_utils.meta`` (never at the instructor's notebooks), and the title cell says where
+the worked solutions are, for self-learners who are stuck. The regions are cut by the same rules as nbgrader's
+``ClearSolutions`` and ``ClearHiddenTests`` (a test compares them), with nbformat alone: ``make lab`` builds each
+learner's copies with what it installs, and nbgrader stays in the ``instructor`` extra.
 
 Building twice gives byte-identical files: nothing depends on time, order of a set, or the machine.
 """
@@ -16,7 +17,7 @@ import ast
 import copy
 import json
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 import nbformat
 
@@ -37,22 +38,36 @@ CELL_METADATA_TO_DROP = ("execution", "collapsed", "scrolled", "ExecuteTime")
 NOTEBOOK_METADATA_TO_DROP = ("widgets",)
 
 
-class NbgraderMissing(RuntimeError):
-    """nbgrader (the ``instructor`` extra) is not installed."""
+def clear_solution_regions(source: str) -> str:
+    """Replace each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region with the stub, at the marker's indent.
+
+    The same rule as nbgrader's ``ClearSolutions`` (a test compares the two where nbgrader is installed), written
+    out here so that learners build their copies with nbformat alone.
+    """
+    lines, in_solution = [], False
+    for line in source.split("\n"):
+        if "BEGIN SOLUTION" in line:  # nbgrader's test: the words anywhere on the line
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.extend(indent + stub_line for stub_line in STUB.split("\n"))
+            in_solution = True
+        elif "END SOLUTION" in line:
+            in_solution = False
+        elif not in_solution:
+            lines.append(line)
+    return "\n".join(lines)
 
 
-def _preprocessors():
-    try:
-        from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
-    except ImportError as error:
-        raise NbgraderMissing(
-            "Building the student version uses nbgrader's ClearSolutions and ClearHiddenTests preprocessors. "
-            "Install the instructor tools first: pip install -e '.[instructor]' (or run `make student`)."
-        ) from error
-    return (
-        ClearSolutions(code_stub={"python": STUB}, enforce_metadata=False),
-        ClearHiddenTests(enforce_metadata=False),
-    )
+def remove_hidden_tests(source: str) -> str:
+    """Drop each ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region, markers included (as nbgrader)."""
+    lines, hidden = [], False
+    for line in source.split("\n"):
+        if "BEGIN HIDDEN TESTS" in line:
+            hidden = True
+        elif "END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def stub_message(exercise: Exercise, function: str) -> str:
@@ -69,6 +84,29 @@ def _write_messages(source: str, exercise: Exercise) -> str:
             message = stub_message(exercise, enclosing_function(lines, number) or "")
             lines[number] = f"{indent}raise NotImplementedError({json.dumps(message, ensure_ascii=False)})"
     return "\n".join(lines)
+
+
+def solutions_note(notebook_filename: str) -> str:
+    """The line under the badge of a student notebook that says where the worked solutions are.
+
+    A path, not a link: no link in a student notebook leads to the solutions, but a self-learner who is stuck
+    should know they exist and where (the course repository's ``notebooks/`` folder).
+    """
+    return (
+        "*This is your copy of the lesson: the exercises are yours to write, and the check cell under each one "
+        "tells you what is right or wrong. Stuck? The worked solutions are in the instructor's version of this "
+        f"lesson, `notebooks/{notebook_filename}` in the course repository.*"
+    )
+
+
+def _add_solutions_note(nb: nbformat.NotebookNode, notebook_filename: str) -> None:
+    title = nb.cells[0] if nb.cells else None
+    if title is None or title.cell_type != "markdown":
+        return
+    lines = title.source.split("\n")
+    badge_line = next((i for i, line in enumerate(lines) if line.startswith("[![Open In Colab]")), 0)
+    lines[badge_line + 1 : badge_line + 1] = ["", solutions_note(notebook_filename)]
+    title.source = "\n".join(lines)
 
 
 def _clear_outputs(nb: nbformat.NotebookNode) -> None:
@@ -110,18 +148,16 @@ def student_notebook(nb: nbformat.NotebookNode, label: str = "notebook") -> nbfo
     """
     require_student_location()
     exercises = require_sound_layout(nb, label)
-    clear_solutions, clear_hidden_tests = _preprocessors()
     student = copy.deepcopy(nb)
-    resources: Dict = {"language": "python"}
     by_solution_cell = {e.solution_index: e for e in exercises if e.solution_index is not None}
     check_cells = {e.check_index for e in exercises}
     for index, cell in enumerate(student.cells):
         if index in by_solution_cell:
-            clear_solutions.preprocess_cell(cell, resources, index)
-            cell.source = _write_messages(cell.source, by_solution_cell[index])
+            cell.source = _write_messages(clear_solution_regions(cell.source), by_solution_cell[index])
         if index in check_cells:
-            clear_hidden_tests.preprocess_cell(cell, resources, index)
+            cell.source = remove_hidden_tests(cell.source)
     point_at_student_location(student, label)
+    _add_solutions_note(student, label)
     _clear_outputs(student)
     _check_compiles(student, label)
     return student
