@@ -67,3 +67,39 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make lab" in readme
     assert re.search(r"^make test$", ci, re.MULTILINE), ".ci/run must call the README's test command"
+
+
+def installed_closure(distribution: str, extras: set) -> set:
+    """Every installed distribution that ``distribution[extras]`` pulls in, by its requirements' markers."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen, todo = set(), [(distribution, frozenset(extras))]
+    while todo:
+        name, wanted = todo.pop()
+        key = (canonicalize_name(name), wanted)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # not installed here (another platform's dependency): nothing to follow
+        for text in requirements:
+            requirement = Requirement(text)
+            if requirement.marker is None or any(
+                requirement.marker.evaluate({"extra": extra}) for extra in ("", *wanted)
+            ):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {name for name, _ in seen}
+
+
+def test_the_lab_extra_pulls_in_no_test_or_instructor_tool():
+    """What `make lab` installs for a learner: no pytest, Playwright, ruff, nbval, nbgrader or mlxtend."""
+    pytest.importorskip("packaging")
+    closure = installed_closure("course-utils", {"lab"})
+    assert {"torch", "jupyterlab", "nbformat"} <= closure, "the walk must reach what lab does install"
+    developer_tools = {"pytest", "playwright", "ruff", "nbval", "nbgrader", "mlxtend"}
+    assert not closure & developer_tools, f"`.[lab]` pulls in {sorted(closure & developer_tools)}"
