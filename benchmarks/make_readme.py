@@ -1,24 +1,24 @@
-"""Write the tables of ``benchmarks/README.md`` from the result files, so the tables and the files cannot disagree.
+"""Write the tables of ``benchmarks/README.md`` from the result files, so that the two cannot disagree.
 
     python benchmarks/make_readme.py           # rewrite the generated part of benchmarks/README.md
-    python benchmarks/make_readme.py --check   # exit 1, showing what differs, when the committed file is stale
+    python benchmarks/make_readme.py --check   # exit 1, showing what differs, when the README is stale
 
-Every ``benchmarks/results/*.json`` becomes one row: what it compares, its headline figures, the command that made
-it, and its conditions in columns (device, torch threads, training budget, the 1-minute load average at start and
-end, date). The headline comes from one of two places:
+Every ``benchmarks/results/*.json`` becomes one row: what it compares, its headline figures, the command that
+made it, and its conditions in columns (device, torch threads, training budget, the 1-minute load average at
+start and end, date). The headline comes from one of two places:
 
-- a top-level ``"summary": {"compares": "...", "headline": "..."}`` that the file carries itself (optional keys:
-  ``"lesson"``, ``"budget"``);
-- otherwise a small extractor below, one per benchmark script, chosen by the file's ``benchmark`` key: the part
-  before the first ``-`` is the script's name (``dcgan_quality-gpu`` is a run of ``dcgan_quality.py`` written
-  with ``--output dcgan_quality-gpu``).
+- a top-level ``"summary": {"compares": "...", "headline": "..."}`` that the file carries itself (optional
+  keys: ``"lesson"``, ``"budget"``);
+- otherwise a small extractor below, one per benchmark script, chosen by the file's ``benchmark`` key: the
+  part before the first ``-`` is the script's name (``dcgan_quality-gpu`` is a run of ``dcgan_quality.py``
+  written with ``--output dcgan_quality-gpu``).
 
-A file with neither stops the script with an error, so a new benchmark cannot be left out of the table silently.
+A file with neither stops the script with an error, so a new benchmark cannot be left out of the table.
 
-The league table (lesson 08) is the one ``benchmarks/league_table.py`` wrote to ``results/league_table.md`` with
-``course_utils.league.markdown_table`` from unrounded figures (the JSON keeps them to 4 decimals, which can move a
-printed digit), checked against ``results/league_table.json`` (the same rows, the same note) and shown with that
-run's conditions.
+The league table (lesson 08) is the one ``benchmarks/league_table.py`` wrote to ``results/league_table.md``
+with ``course_utils.league.markdown_table`` from unrounded figures (the JSON keeps 4 decimals, which can move
+a printed digit), checked against ``results/league_table.json`` (the same rows, the same note) and shown with
+that run's conditions.
 
 Only the text between the two markers below is rewritten; the hand-written introduction above them is kept.
 """
@@ -45,9 +45,9 @@ class ResultsError(Exception):
     """A results file the table cannot show: no extractor and no summary, or not the structure expected."""
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Number formats
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def pct(share: float) -> str:
@@ -63,9 +63,9 @@ def largest_n(frechets: List[Dict]) -> Dict:
     return max(frechets, key=lambda f: f["n"])
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # One extractor per benchmark script: (what it compares, headline, training budget or None)
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 Extracted = Tuple[str, str, Optional[str]]
 EXTRACTORS: Dict[str, Tuple[str, Callable[[Dict], Extracted]]] = {}
@@ -203,9 +203,9 @@ def wgan_quality(record: Dict) -> Extracted:
         wgan = images["wgan_gp"]
         dcgan = images.get("dcgan") or images["dcgan_from"]["dcgan"]
         parts.append(
-            f"Fashion-MNIST: Fréchet distance WGAN-GP **{wgan['frechet']:.1f}**, DCGAN {dcgan['frechet']:.1f} "
-            f"(N = {wgan['frechet_n']:,}, floor {wgan['frechet_floor']:.2f}), ratio "
-            f"**{images['frechet_ratio_to_dcgan']}** (target: {met(images['checks']['frechet'])})"
+            f"Fashion-MNIST: Fréchet distance WGAN-GP **{wgan['frechet']:.1f}**, "
+            f"DCGAN {dcgan['frechet']:.1f} (N = {wgan['frechet_n']:,}, floor {wgan['frechet_floor']:.2f}), "
+            f"ratio **{images['frechet_ratio_to_dcgan']}** (target: {met(images['checks']['frechet'])})"
         )
         budgets.append(
             f"images {images['settings']['minutes']:g} min each: WGAN-GP {wgan['generator_steps']:,} steps, "
@@ -231,8 +231,8 @@ def conditional_quality(record: Dict) -> Extracted:
     compares = f"{', '.join(models.values())}, {settings['per_class']:,} samples per class"
     headline = (
         f"requested class judged right: {accuracy} (real images {pct(f['real_mean_accuracy'])}; target "
-        f"{f['target_cgan_accuracy']:.0%} for the AC-GAN: {met(f['passed'])}); mean per-class Fréchet distance "
-        f"{frechet} (floor {f['cgan']['mean_frechet_floor']:.1f})"
+        f"{f['target_cgan_accuracy']:.0%} for the AC-GAN: {met(f['passed'])}); "
+        f"mean per-class Fréchet distance {frechet} (floor {f['cgan']['mean_frechet_floor']:.1f})"
     )
     steps = f["cgan_steps_done"]
     budget = (
@@ -280,15 +280,15 @@ def league_table(record: Dict) -> Extracted:
     real = next(row for row in rows if row["key"] == "real")
     compares = f"every generator of the course ({len(models)}), judged the same way"
     headline = (
-        f"lowest Fréchet distance: {best['name']} **{best['frechet']:.1f}** (real images {real['frechet']:.1f}); "
-        "the whole table is [below](#the-league-table-lesson-08)"
+        f"lowest Fréchet distance: {best['name']} **{best['frechet']:.1f}** "
+        f"(real images {real['frechet']:.1f}); the whole table is [below](#the-league-table-lesson-08)"
     )
     return compares, headline, None
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The conditions every result file records (benchmarks/common.py: machine())
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def device(record: Dict) -> str:
@@ -303,8 +303,8 @@ def threads(record: Dict) -> str:
 
 
 def load(record: Dict) -> str:
-    """The 1-minute load average at start → end: about the number of busy cores; above the threads used, something
-    else ran beside the benchmark."""
+    """The 1-minute load average at start → end: about the number of busy cores; above the threads used,
+    something else ran beside the benchmark."""
     recorded = record.get("machine", {}).get("load_average_1min") or record.get("load_average_1min")
     if not recorded:
         return "not recorded"
@@ -317,9 +317,9 @@ def date(record: Dict) -> str:
     return record.get("date", "not recorded")[:10]
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # The tables
-# ----------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -350,15 +350,15 @@ def read_row(path: Path) -> Row:
             compares, headline, budget = extract(record)
         else:
             raise ResultsError(
-                f"{path.name}: benchmark {name!r} has no extractor in benchmarks/make_readme.py and the file has "
-                'no top-level "summary": {"compares": ..., "headline": ...}. Add one of them, so that the file '
-                f"appears in benchmarks/README.md, then run `{FIX}`."
+                f"{path.name}: benchmark {name!r} has no extractor in benchmarks/make_readme.py and the "
+                'file has no top-level "summary": {"compares": ..., "headline": ...}. Add one of them, so '
+                f"that the file appears in benchmarks/README.md, then run `{FIX}`."
             )
     except (KeyError, TypeError, ValueError) as error:
         raise ResultsError(
-            f"{path.name}: not the structure the {name.split('-')[0]!r} extractor in benchmarks/make_readme.py "
-            f"reads ({type(error).__name__}: {error}). Update the extractor (or the file's summary), then run "
-            f"`{FIX}`."
+            f"{path.name}: not the structure the {name.split('-')[0]!r} extractor in "
+            f"benchmarks/make_readme.py reads ({type(error).__name__}: {error}). Update the extractor (or "
+            f"the file's summary), then run `{FIX}`."
         ) from error
     return Row(
         lesson=lesson,
@@ -422,8 +422,8 @@ def league_section(results_dir: Path) -> str:
     names = [line.split("|")[1].strip().strip("*") for line in table.splitlines()[2:]]
     if note != figures["note"] or names != [row["name"] for row in figures["rows"]]:
         raise ResultsError(
-            "results/league_table.md and results/league_table.json come from different runs (their rows or notes "
-            "differ): run `python benchmarks/league_table.py` again, which writes both."
+            "results/league_table.md and results/league_table.json come from different runs (their rows or "
+            "notes differ): run `python benchmarks/league_table.py` again, which writes both."
         )
     settings = figures["settings"]
     conditions = markdown_rows(
@@ -456,9 +456,9 @@ def league_section(results_dir: Path) -> str:
         ["row", "where it comes from"], [[row["name"], row["source"]] for row in figures["rows"]]
     )
     spread = (
-        f"Each ± is the standard deviation over the {settings['seeds']} seeds: each seed draws fresh samples and "
-        "a fresh set of as many test images; the models are not retrained, so it does not include the spread "
-        "between training runs."
+        f"Each ± is the standard deviation over the {settings['seeds']} seeds: each seed draws fresh samples "
+        "and a fresh set of as many test images; the models are not retrained, so it does not include the "
+        "spread between training runs."
     )
     return "\n\n".join(
         [
