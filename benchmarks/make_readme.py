@@ -100,7 +100,7 @@ def classifier(record: Dict) -> Extracted:
     targets, passed = record["targets"], record["met"]
     compares = f"the course classifier (lesson 01's judge) on {dataset}"
     headline = (
-        f"test accuracy **{pct(record['test_accuracy'])}** (target {targets['test_accuracy']:.0%}: "
+        f"test accuracy **{record['test_accuracy']:.2%}** (target {targets['test_accuracy']:.0%}: "
         f"{met(passed['accuracy'])}); {record['train_seconds']:.0f} s of training (target "
         f"{targets['train_seconds']:.0f} s: {met(passed['time'])})"
     )
