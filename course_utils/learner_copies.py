@@ -30,9 +30,9 @@ from typing import Dict, List, Optional
 
 import nbformat
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-INSTRUCTOR_NOTEBOOKS = REPOSITORY_ROOT / "notebooks"
-DEFAULT_FOLDER = REPOSITORY_ROOT / "my-notebooks"
+# Both relative to where it runs: the course's folder (a clone of the repository), as `make lab` does.
+INSTRUCTOR_NOTEBOOKS = Path("notebooks")
+DEFAULT_FOLDER = Path("my-notebooks")
 RECORD_NAME = ".course-copies.json"
 
 
@@ -98,9 +98,12 @@ def student_texts(source: Path) -> Dict[str, str]:
     from .instructor.layout import lesson_notebooks, read_notebook
     from .instructor.student import student_notebook
 
-    notebooks = lesson_notebooks(source)
+    notebooks = lesson_notebooks(source) if Path(source).is_dir() else []
     if not notebooks:
-        raise FileNotFoundError(f"No lesson notebooks (NN_*.ipynb) in {source}.")
+        raise FileNotFoundError(
+            f"No lesson notebooks (NN_*.ipynb) in {Path(source).resolve()}. Run this in the course's folder (the "
+            "clone of the repository, which holds notebooks/), or say where the lessons are with --source."
+        )
     return {
         path.name: nbformat.writes(student_notebook(read_notebook(path), path.name)) + "\n"
         for path in notebooks

@@ -45,7 +45,7 @@ def solution_lines(path: Path) -> set:
 def first_run(tmp_path_factory):
     """One run of the copier into an empty folder (building the ten lessons takes a few seconds)."""
     folder = tmp_path_factory.mktemp("learner") / "my-notebooks"
-    report = make_learner_copies(folder)
+    report = make_learner_copies(folder, NOTEBOOKS)
     return folder, report
 
 
@@ -89,7 +89,7 @@ def test_a_second_run_keeps_an_edited_copy_byte_for_byte(learner_folder):
     nbformat.write(nb, str(lesson))
     before = {path.name: path.read_bytes() for path in learner_folder.iterdir()}
 
-    report = make_learner_copies(learner_folder)
+    report = make_learner_copies(learner_folder, NOTEBOOKS)
 
     after = {path.name: path.read_bytes() for path in learner_folder.iterdir()}
     assert {name: after[name] for name in LESSONS} == {name: before[name] for name in LESSONS}
@@ -124,13 +124,13 @@ def test_a_lesson_changed_in_the_course_arrives_beside_the_learners_copy(learner
 
 def test_an_unedited_copy_is_not_duplicated_when_the_record_is_lost(learner_folder):
     (learner_folder / RECORD_NAME).unlink()
-    report = make_learner_copies(learner_folder)
+    report = make_learner_copies(learner_folder, NOTEBOOKS)
     assert report.kept == LESSONS and not report.updates
 
 
 def test_a_deleted_copy_comes_back_fresh(learner_folder, first_run):
     (learner_folder / "01_generative_vs_discriminative.ipynb").unlink()
-    report = make_learner_copies(learner_folder)
+    report = make_learner_copies(learner_folder, NOTEBOOKS)
     assert report.written == ["01_generative_vs_discriminative.ipynb"]
     assert (learner_folder / "01_generative_vs_discriminative.ipynb").read_bytes() == (
         first_run[0] / "01_generative_vs_discriminative.ipynb"
@@ -138,7 +138,7 @@ def test_a_deleted_copy_comes_back_fresh(learner_folder, first_run):
 
 
 def test_the_copier_refuses_the_instructors_folder_and_says_why(capsys):
-    assert main(["--into", str(NOTEBOOKS)]) == 2
+    assert main(["--into", str(NOTEBOOKS), "--source", str(NOTEBOOKS)]) == 2
     assert "instructor's notebooks" in capsys.readouterr().err
 
 
