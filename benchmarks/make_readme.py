@@ -29,9 +29,8 @@ import argparse
 import difflib
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -310,6 +309,9 @@ def load(record: Dict) -> str:
         return "not recorded"
     start = recorded.get("at_start", recorded.get("start"))
     end = recorded.get("at_end", recorded.get("end"))
+    if start is None or end is None:
+        typical = recorded.get("typical")  # a file that gives only the machine's usual load
+        return "not recorded" + (f" (typical: {typical:.2f})" if typical is not None else "")
     return f"{start:.2f} → {end:.2f}"
 
 
@@ -322,26 +324,20 @@ def date(record: Dict) -> str:
 # ------------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    lesson: str
-    file: str
-    compares: str
-    headline: str
-    command: str
-    device: str
-    threads: str
-    budget: str
-    load: str
-    date: str
+LOAD = "load (1 min), start → end"
+COLUMNS = ("lesson", "what it compares", "headline", "command", "device", "threads", "training budget", LOAD,
+           "date", "result file")  # fmt: skip
 
 
-def read_row(path: Path) -> Row:
-    """One results file as a table row, from its summary or from its benchmark's extractor."""
+def read_row(path: Path) -> Tuple[str, List[str]]:
+    """One results file as (its lesson, its cells in the order of ``COLUMNS``), from its summary or from its
+    benchmark's extractor."""
     record = json.loads(path.read_text(encoding="utf-8"))
     name = str(record.get("benchmark", path.stem))
     summary = record.get("summary")
     try:
+        command = f"`{record['command']}`"  # every results file says how to make it again
+        load(record)  # and its load figures, when it has them, are numbers
         if summary is not None:
             lesson = str(summary.get("lesson", ""))
             compares, headline, budget = summary["compares"], summary["headline"], summary.get("budget")
@@ -360,18 +356,8 @@ def read_row(path: Path) -> Row:
             f"benchmarks/make_readme.py reads ({type(error).__name__}: {error}). Update the extractor (or "
             f"the file's summary), then run `{FIX}`."
         ) from error
-    return Row(
-        lesson=lesson,
-        file=path.name,
-        compares=compares,
-        headline=headline,
-        command=record.get("command", "not recorded"),
-        device=device(record),
-        threads=threads(record),
-        budget=budget or "–",
-        load=load(record),
-        date=date(record),
-    )
+    return lesson, [lesson or "–", compares, headline, command, device(record), threads(record), budget or "–",
+                    load(record), date(record), f"[{path.name}](results/{path.name})"]  # fmt: skip
 
 
 def cell(text: str) -> str:
@@ -379,37 +365,19 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_rows(header: List[str], rows: List[List[str]]) -> str:
+def markdown_rows(header: Sequence[str], rows: List[List[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def benchmarks_table(results_dir: Path) -> str:
+    """One row per results file, by lesson (files without one last), then by file name."""
     paths = sorted(results_dir.glob("*.json"))
     if not paths:
         raise ResultsError(f"no results files in {results_dir}")
-    rows = sorted((read_row(path) for path in paths), key=lambda row: (row.lesson or "99", row.file))
-    header = ["lesson", "what it compares", "headline", "command", "device", "threads", "training budget",
-              "load (1 min), start → end", "date", "result file"]  # fmt: skip
-    return markdown_rows(
-        header,
-        [
-            [
-                r.lesson or "–",
-                r.compares,
-                r.headline,
-                f"`{r.command}`",
-                r.device,
-                r.threads,
-                r.budget,
-                r.load,
-                r.date,
-                f"[{r.file}](results/{r.file})",
-            ]  # fmt: skip
-            for r in rows
-        ],
-    )
+    rows = sorted((read_row(path) + (path.name,) for path in paths), key=lambda r: (r[0] or "99", r[2]))
+    return markdown_rows(COLUMNS, [cells for _, cells, _ in rows])
 
 
 def league_section(results_dir: Path) -> str:
@@ -426,51 +394,21 @@ def league_section(results_dir: Path) -> str:
             "notes differ): run `python benchmarks/league_table.py` again, which writes both."
         )
     settings = figures["settings"]
-    conditions = markdown_rows(
-        [
-            "command",
-            "device",
-            "threads",
-            "samples per row and seed",
-            "seeds",
-            "evaluation",
-            "load (1 min), start → end",
-            "date",
-            "result file",
-        ],  # fmt: skip
-        [
-            [
-                f"`{record['command']}`",
-                device(record),
-                threads(record),
-                f"{settings['samples']:,}",
-                str(settings["seeds"]),
-                f"{figures['evaluate_seconds']:.0f} s",
-                load(record),
-                date(record),
-                "[league_table.json](results/league_table.json), [league_table.md](results/league_table.md)",
-            ]  # fmt: skip
-        ],
-    )
-    sources = markdown_rows(
-        ["row", "where it comes from"], [[row["name"], row["source"]] for row in figures["rows"]]
-    )
+    header = ("command", "device", "threads", "samples per row and seed", "seeds", "evaluation", LOAD, "date",
+              "result files")  # fmt: skip
+    files = "[league_table.json](results/league_table.json), [league_table.md](results/league_table.md)"
+    conditions = [f"`{record['command']}`", device(record), threads(record), f"{settings['samples']:,}",
+                  str(settings["seeds"]), f"{figures['evaluate_seconds']:.0f} s", load(record), date(record),
+                  files]  # fmt: skip
     spread = (
         f"Each ± is the standard deviation over the {settings['seeds']} seeds: each seed draws fresh samples "
         "and a fresh set of as many test images; the models are not retrained, so it does not include the "
         "spread between training runs."
     )
-    return "\n\n".join(
-        [
-            "## The league table (lesson 08)",
-            conditions,
-            table,
-            note,
-            spread,
-            "Where each row comes from:",
-            sources,
-        ]
-    )
+    sources = [[row["name"], row["source"]] for row in figures["rows"]]
+    parts = ["## The league table (lesson 08)", markdown_rows(header, [conditions]), table, note, spread,
+             "Where each row comes from:", markdown_rows(("row", "where it comes from"), sources)]  # fmt: skip
+    return "\n\n".join(parts)
 
 
 def generated_part(results_dir: Path = RESULTS_DIR) -> str:

@@ -54,7 +54,12 @@ def test_a_file_with_a_summary_gets_a_row_from_it(results_copy):
         "benchmark": "some_search",
         "command": "python benchmarks/some_search.py",
         "date": "2026-01-02T03:04:05",
-        "machine": {"cpu_count": 4, "torch_threads": 2, "cuda": None},
+        "machine": {
+            "cpu_count": 4,
+            "torch_threads": 2,
+            "cuda": None,
+            "load_average_1min": {"at_start": None},
+        },
         "summary": {"compares": "three learning rates", "headline": "8e-4 is best", "lesson": "05"},
     }
     (results_copy / "some_search.json").write_text(json.dumps(record))
