@@ -336,8 +336,6 @@ def read_row(path: Path) -> Tuple[str, List[str]]:
     name = str(record.get("benchmark", path.stem))
     summary = record.get("summary")
     try:
-        command = f"`{record['command']}`"  # every results file says how to make it again
-        load(record)  # and its load figures, when it has them, are numbers
         if summary is not None:
             lesson = str(summary.get("lesson", ""))
             compares, headline, budget = summary["compares"], summary["headline"], summary.get("budget")
@@ -350,14 +348,15 @@ def read_row(path: Path) -> Tuple[str, List[str]]:
                 'file has no top-level "summary": {"compares": ..., "headline": ...}. Add one of them, so '
                 f"that the file appears in benchmarks/README.md, then run `{FIX}`."
             )
+        cells = [lesson or "–", compares, headline, f"`{record['command']}`", device(record), threads(record),
+                 budget or "–", load(record), date(record), f"[{path.name}](results/{path.name})"]  # fmt: skip
     except (KeyError, TypeError, ValueError) as error:
         raise ResultsError(
             f"{path.name}: not the structure the {name.split('-')[0]!r} extractor in "
             f"benchmarks/make_readme.py reads ({type(error).__name__}: {error}). Update the extractor (or "
             f"the file's summary), then run `{FIX}`."
         ) from error
-    return lesson, [lesson or "–", compares, headline, command, device(record), threads(record), budget or "–",
-                    load(record), date(record), f"[{path.name}](results/{path.name})"]  # fmt: skip
+    return lesson, cells
 
 
 def cell(text: str) -> str:
@@ -376,8 +375,10 @@ def benchmarks_table(results_dir: Path) -> str:
     paths = sorted(results_dir.glob("*.json"))
     if not paths:
         raise ResultsError(f"no results files in {results_dir}")
-    rows = sorted((read_row(path) + (path.name,) for path in paths), key=lambda r: (r[0] or "99", r[2]))
-    return markdown_rows(COLUMNS, [cells for _, cells, _ in rows])
+    rows = sorted(
+        (read_row(path) for path in paths), key=lambda row: row[0] or "99"
+    )  # stable: by name within
+    return markdown_rows(COLUMNS, [cells for _, cells in rows])
 
 
 def league_section(results_dir: Path) -> str:
