@@ -34,11 +34,12 @@ from ..images import check_images
 from ..training import evaluating
 
 IMAGE_SHAPE = (1, 28, 28)
-# Adam's learning rate for the deeper DCGAN (convs_per_scale=2) in a 10-minute CPU budget: chosen on the validation
-# split (2e-4, 4e-4 and 8e-4 tried; docs/dev-notes/NOTES-s6.md). The first DCGAN keeps Radford et al.'s 2e-4.
+# Adam's learning rate for the deeper DCGAN (convs_per_scale=2) in a 10-minute CPU budget (2e-4, 4e-4 and 8e-4
+# tried); the first DCGAN keeps Radford et al.'s 2e-4. Chosen on the validation split, like the decay below:
+# benchmarks/results/dcgan_validation_search.json (benchmarks/dcgan_validation_search.py)
 DEEPER_LR = 8e-4
 # ... and the decay of the moving average of its generator's weights that the benchmark samples from (0.995: about
-# the last 200 steps; 0.999 and 0.995 tried on the validation split).
+# the last 200 steps; 0.999 and 0.995 tried).
 DEEPER_AVERAGE_DECAY = 0.995
 
 
