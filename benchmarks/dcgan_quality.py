@@ -7,7 +7,8 @@ Three GANs (``--models``, in this order by default):
 
 - ``deeper``: the lesson's final DCGAN, ``convs_per_scale=2`` in both networks (a 3×3 convolution more at each
   resolution; lesson 05, section 7), Adam ``dcgan.DEEPER_LR`` = 8e-4, chosen on the validation split for this
-  10-minute budget (``docs/dev-notes/NOTES-s6.md``). The issue's targets are checked on it;
+  10-minute budget (``benchmarks/results/dcgan_validation_search.json``, made by
+  ``benchmarks/dcgan_validation_search.py``). The issue's targets are checked on it;
 - ``dcgan``: the lesson's first DCGAN (one layer per resolution) at Radford et al.'s published settings, Adam 2e-4
   (lesson 06's WGAN-GP benchmark compares itself with this one: the same networks);
 - ``mlp``: lesson 04's fully connected GAN, Adam 2e-4.
@@ -30,7 +31,7 @@ Time is *compute* time on a CPU: this process's CPU time divided by its threads 
 idle machine; other programs on a shared machine do not eat the budget); wall-clock time on a GPU. Throughput
 (images/s = steps × batch / compute seconds) is printed for each model; on a GPU, ``--minutes 1 --models dcgan``
 is a quick throughput check. The JSON (``benchmarks/results/dcgan_quality.json``) records the 1-minute load
-average at the start and the end, and ``--alone`` says the run held the CPU lock with no other heavy job running.
+average at the start and the end, and ``--alone`` records that no other heavy job ran at the same time.
 """
 
 from __future__ import annotations

@@ -14,23 +14,24 @@ steps; Yazıcı et al., 2019), and both generators are judged: the last one and 
 when at least 2% of 2,000 samples lie within 3 standard deviations of its centre (lesson 04's ``mode_report``).
 Target: WGAN-GP (its averaged generator, the lesson's final one) covers all 8 modes in every seed.
 
-How the settings were chosen, on seeds 5-14, which are never reported (``docs/dev-notes/NOTES-s4.md`` and
-``NOTES-s5.md``): of learning rates 1e-4 to 1e-3 with β₁ = 0 or 0.5, only 1e-3 with β₁ = 0 covered all 8 modes in
-seeds 5-9, but it covered 8 in only 8 of seeds 5-14 (seed 10: 4 modes); 2e-3 covered 8 in 9 of 10 (seed 8: 7);
-2e-3 with the averaged generator covered 8 in all 10, with 83-92% of the points on a mode. Decay 0.999 (about the
-last 1,000 steps) averaged weights from too far back: 0-3 modes.
+How the settings were chosen, on seeds 5-14, which are never reported (``benchmarks/wgan_ring_search.py``): of
+learning rates 1e-4 to 1e-3 with β₁ = 0 or 0.5, only 1e-3 with β₁ = 0 covered all 8 modes in seeds 5-9
+(``benchmarks/results/wgan_ring_search-beta1.json``). Over seeds 5-14 its last generator covered 8 in only 7 of
+10 (seed 10: 4 modes); at 2e-3, 8 in 9 of 10 (seed 8: 7), and 2e-3 with the averaged generator covered 8 in all
+10, with 83-92% of the points on a mode. Decay 0.999 (about the last 1,000 steps) averaged weights from too far
+back: 0-3 modes (``benchmarks/results/wgan_ring_search.json``).
 
 **Images** (``--part images``): WGAN-GP with lesson 05's architecture (``dcgan.DCGenerator``; the critic is
 ``dcgan.DCDiscriminator(norm="layer")``: no batch norm, since the penalty needs each image's score to depend on
 that image alone), Adam ``wgan.IMAGE_LR`` (8e-4; Gulrajani et al.'s 1e-4 is far too slow for a 10-minute budget,
-see ``NOTES-s5.md``), β = (0, 0.9), batch 64, n_critic = 5, for ``--minutes`` of compute (10, the DCGAN's
-budget in ``benchmarks/dcgan_quality.py``), on the 55,000-image training split. Judged like lesson 05: 10,000
-samples, the reference classifier's class histogram (entropy / log 10, confident share, classes produced) and the
-Fréchet distance to the test set in its features, beside the real-vs-real floor (``judge.frechet_to_test``; not
-comparable with papers' FIDs). The DCGAN beside it (lesson 05's first DCGAN, the same networks): lesson 05's
-benchmark result (``benchmarks/results/dcgan_quality.json``, or ``--dcgan-json``) when it exists, judged as many
-samples and ran with the same ``--minutes`` and ``--threads``, else a DCGAN trained here for the same budget with
-lesson 05's settings (batch 128, Adam 2e-4, β1 = 0.5).
+see ``benchmarks/results/wgan_lr_search.json``), β = (0, 0.9), batch 64, n_critic = 5, for ``--minutes`` of compute
+(10, the DCGAN's budget in ``benchmarks/dcgan_quality.py``), on the 55,000-image training split. Judged like lesson
+05: 10,000 samples, the reference classifier's class histogram (entropy / log 10, confident share, classes
+produced) and the Fréchet distance to the test set in its features, beside the real-vs-real floor
+(``judge.frechet_to_test``; not comparable with papers' FIDs). The DCGAN beside it (lesson 05's first DCGAN, the
+same networks): lesson 05's benchmark result (``benchmarks/results/dcgan_quality.json``, or ``--dcgan-json``) when
+it exists, judged as many samples and ran with the same ``--minutes`` and ``--threads``, else a DCGAN trained here
+for the same budget with lesson 05's settings (batch 128, Adam 2e-4, β1 = 0.5).
 Targets: entropy ≥ 0.95 and a Fréchet distance at most 1.2 × the DCGAN's, at equal compute. WGAN-GP pays 5 critic
 steps (each with a double backward for the penalty) per generator step, so it makes far fewer generator steps in
 the same time.
