@@ -88,8 +88,13 @@ screenshots: test-setup
 	mkdir -p assets/screenshots
 	cp build/screenshots/[0-9][0-9]_*.png assets/screenshots/
 
+# Every benchmark in lesson order (the league table last: it reads the others' checkpoints), then the table of
+# results in benchmarks/README.md. The validation searches behind the settings (benchmarks/*_search.py) run alone.
+BENCHMARKS := pipeline_throughput classifier autoencoder_vs_pca vae_vs_pytorch_examples gan_quality dcgan_quality \
+	wgan_quality conditional_quality diffusion_quality league_table
 benchmarks: setup
-	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
+	for name in $(BENCHMARKS); do $(PY) benchmarks/$$name.py || exit 1; done
+	$(PY) benchmarks/make_readme.py
 
 # The student version of every lesson (solutions and hidden tests removed, outputs cleared) in ./student/.
 student: setup
