@@ -1,7 +1,7 @@
 """Load test of the classroom on loopback: N simulated learners log in, work through lessons, and hand in.
 
-    python classroom/prepare.py --run-dir /tmp/classroom                       # once
-    flock /tmp/cpu.lock python classroom/loadtest.py --run-dir /tmp/classroom --users 10
+    python classroom/prepare.py                  # once (the classroom folder: ~/genmodels-classroom, or --run-dir)
+    python classroom/loadtest.py --users 10      # best with nothing else heavy running on the machine
 
 It starts JupyterHub (``jupyterhub_config.py``) on 127.0.0.1 only, then, as the instructor (a Hub service),
 enrols N learners. Each learner, all at the same time:
