@@ -39,6 +39,22 @@ def compute_clock(device: torch.device) -> Callable[[], float]:
     return lambda: time.process_time() / threads
 
 
+def portable_path(path) -> str:
+    """A file's name as a results file records it: relative to the repository, or to ``$COURSE_CHECKPOINT_DIR``.
+
+    Results files are read on other machines, so they never hold this machine's absolute paths."""
+    from course_utils.checkpoints import checkpoint_dir
+
+    path = Path(path).resolve()
+    for root, shown in (
+        (Path(__file__).resolve().parents[1], ""),
+        (checkpoint_dir().resolve(), "$COURSE_CHECKPOINT_DIR/"),
+    ):
+        if path.is_relative_to(root):
+            return shown + path.relative_to(root).as_posix()
+    return path.name
+
+
 def machine() -> dict:
     """The facts that make a timing comparable: CPU, cores, threads, accelerator, versions, and the load."""
     info = {

@@ -56,7 +56,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import compute_clock, load_average, write_results  # noqa: E402
+from benchmarks.common import compute_clock, load_average, portable_path, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
@@ -191,7 +191,7 @@ def main(argv=None) -> int:
     to_save.append((cvae, "cvae", {"epochs": args.cvae_epochs}, cvae_compute))
     for model, name, budget, compute in to_save:
         path = checkpoint_dir() / f"{name}-benchmark-fashion-mnist.pt"
-        saved.append(str(save_checkpoint(model.cpu(), path, **budget, train_images=len(train.labels),
+        saved.append(portable_path(save_checkpoint(model.cpu(), path, **budget, train_images=len(train.labels),
                                          compute_seconds=round(compute, 1))))  # fmt: skip
         model.to(device)
 

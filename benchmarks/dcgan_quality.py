@@ -46,7 +46,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import compute_clock, load_average, write_results  # noqa: E402
+from benchmarks.common import compute_clock, load_average, portable_path, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import gan  # noqa: E402
@@ -132,7 +132,7 @@ def train_and_judge(name: str, args, train_images: torch.Tensor, classifier, dev
         "frechet": frechet,
         **extra,
         "end_of_training": {name: round(history[name][-1], 4) for name in history.names()},
-        "checkpoint": str(path),
+        "checkpoint": portable_path(path),
     }
 
 

@@ -43,7 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, compute_clock, load_average, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, compute_clock, load_average, portable_path, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import checkpoint_path, frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import diffusion, flow_matching  # noqa: E402
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     data = train.images * 2 - 1
     classifier = reference_classifier("fashion-mnist", device=device)
     judge_file = checkpoint_path("fashion-mnist")
-    figures["judge"] = {"file": str(judge_file)}
+    figures["judge"] = {"file": portable_path(judge_file)}
     schedule = diffusion.linear_schedule()
     alpha_bars = schedule.alpha_bars.to(device)
     channels = [int(c) for c in args.channels.split(",")]

@@ -57,7 +57,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, compute_clock, load_average, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, compute_clock, load_average, portable_path, write_results  # noqa: E402
 from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
 from course_utils.judge import frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import dcgan, gan, wgan  # noqa: E402
@@ -184,7 +184,7 @@ def dcgan_reference(args) -> dict | None:
     if found["frechet_n"] != min(args.samples, 10_000):
         print(f"{path} judged N = {found['frechet_n']}, not {args.samples}: training the DCGAN here.")
         return None
-    return {"source": str(path), "date": record.get("date"), "load_average_1min": figures.get("load_average_1min"),
+    return {"source": portable_path(path), "date": record.get("date"), "load_average_1min": figures.get("load_average_1min"),
             "alone": figures.get("alone"), "settings": figures.get("settings"), "dcgan": found}  # fmt: skip
 
 
@@ -214,7 +214,7 @@ def images_part(args) -> dict:
             if not args.no_write:  # the league table (lesson 08) loads it
                 path = save_checkpoint(generator.cpu(), checkpoint_dir() / "wgan-gp-benchmark-fashion-mnist.pt",
                                        steps=run.steps, compute_seconds=figures["compute_seconds"])  # fmt: skip
-                figures["checkpoint"] = str(path)
+                figures["checkpoint"] = portable_path(path)
         result[kind] = figures
         print(f"{kind}: {figures}", flush=True)
     return result
