@@ -20,7 +20,7 @@ LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup test-setup instructor-setup lab my-notebooks test lint format unit notebooks browser-test \
-	screenshots benchmarks student clean
+	screenshots benchmarks full-run student clean
 
 # What learners need: the course package with PyTorch, and JupyterLab.
 setup: $(LAB_STAMP)
@@ -95,6 +95,11 @@ BENCHMARKS := pipeline_throughput classifier autoencoder_vs_pca vae_vs_pytorch_e
 benchmarks: setup
 	for name in $(BENCHMARKS); do $(PY) benchmarks/$$name.py || exit 1; done
 	$(PY) benchmarks/make_readme.py
+
+# The whole course in full mode, in lesson order, each lesson in a fresh kernel, with one fresh checkpoint folder:
+# benchmarks/results/full_run.json. Run it alone on the machine; RESUME=1 goes on after an interrupted run.
+full-run: setup
+	$(PY) benchmarks/full_run.py $(if $(RESUME),--resume,)
 
 # The student version of every lesson (solutions and hidden tests removed, outputs cleared) in ./student/.
 student: setup
