@@ -337,7 +337,7 @@ def test_markdown_and_json_reports_are_readable():
         seconds=3.2,
     )
     text = report.to_markdown()
-    assert "**Score: 1 / 3 points** (1 of 2 exercises passed" in text
+    assert "**Score: 1 / 3 points** (1 of 2 graded exercises passed;" in text
     assert "| 00.2 | `to_minus_one_one` | ❌ failed | 0 / 2 | use a \\| b not c |" in text
     assert "## Problems while grading\n\n- Cell 4 ran past its time limit" in text
     data = json.loads(report.to_json())

@@ -5,15 +5,18 @@ The authoritative check of each exercise runs in a fresh process of its own (``s
 1. the trusted imports: the top-level ``import`` lines of the *instructor's* notebook (not the submission's),
    after the pristine checkers were imported;
 2. the submission's solution cells (nbgrader's ``exNN_k_solution`` cells, or the code cell just before an
-   exercise's check cell), in notebook order, up to this exercise's own;
+   exercise's check cell), in notebook order, up to this exercise's own, with the instructor's solutions of the
+   earlier exercises run just before its own: an exercise that builds on an earlier one (09.2 calls 09.1's
+   ``q_sample``) is graded on its own, so one mistake costs once;
 3. the instructor's check cell for the exercise, hidden tests included, with ``check`` bound to the pristine
    checkers.
 
-Nothing else in the submission runs: a cell that patches ``check`` elsewhere has no effect, and a patch inside a
-solution cell is caught by the integrity scan (``integrity``), which flags a solution that uses the answer key
-(``course_utils``) or tampers with the checker or libraries. Under ``strict`` (the default) a flagged exercise
-scores 0 and the report says why. Each exercise has a time and a memory limit of its own, so an endless loop or
-a runaway allocation costs that exercise only, and the report names it.
+Nothing else in the submission runs: a cell that patches ``check`` elsewhere has no effect. While the solution
+cells and the check run, the integrity guard (``integrity``) sees every use of the answer key (the course package)
+by the learner's code, whatever its spelling, and every change to the libraries; under ``strict`` (the default)
+such an exercise scores 0 and the report says why. Each exercise has a time and a memory limit of its own, so an
+endless loop or a runaway allocation costs that exercise only, and the report names it. Exercises registered as
+ungraded practice (``@exercise(..., practice=True)``) are checked and reported, and count for no points.
 
 Which lesson a submission is comes from ``--lesson``, else the notebook metadata ``course.lesson`` (written by
 ``python -m course_utils.notebook_template``), else the file name (``03_*.ipynb``); never from the title cell.
@@ -49,7 +52,7 @@ from .layout import (
     python_source,
 )
 
-PASSED, FAILED, NOT_CHECKED = "passed", "failed", "not checked"
+PASSED, FAILED, NOT_CHECKED, PRACTICE = "passed", "failed", "not checked", "practice"
 FLAGGED, TIMED_OUT, OUT_OF_MEMORY, ERROR = "flagged", "timed out", "out of memory", "error"
 MARKS = {
     PASSED: "✅ passed",
@@ -59,6 +62,7 @@ MARKS = {
     TIMED_OUT: "⏱️ timed out",
     OUT_OF_MEMORY: "💥 out of memory",
     ERROR: "💥 error",
+    PRACTICE: "📝 practice (ungraded)",
 }
 SANDBOX_STATUS = {
     "passed": PASSED,
@@ -123,12 +127,15 @@ class GradeReport:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     def to_markdown(self) -> str:
-        passed = sum(e.status == PASSED for e in self.exercises)
+        graded = [e for e in self.exercises if e.status != PRACTICE]
+        passed = sum(e.status == PASSED for e in graded)
+        practice = [e.exercise_id for e in self.exercises if e.status == PRACTICE]
+        also = f"; {', '.join(practice)} ungraded practice" if practice else ""
         lines = [
             f"# Grade report: {Path(self.submission).name}",
             "",
-            f"**Score: {_fmt(self.score)} / {_fmt(self.max_score)} points** ({passed} of {len(self.exercises)} "
-            f"exercises passed; grading took {self.seconds:.1f} s)",
+            f"**Score: {_fmt(self.score)} / {_fmt(self.max_score)} points** ({passed} of {len(graded)} "
+            f"graded exercises passed{also}; grading took {self.seconds:.1f} s)",
             "",
         ]
         if self.exercises:
@@ -192,17 +199,29 @@ def _instructor_source(source: Optional[Path], lesson: Optional[str]):
 
 def expected_exercises(lesson: Optional[str], *found: List[Exercise]) -> List[Dict]:
     """Every registered exercise of the lesson, plus any exercise found in the notebooks, in order."""
-    known = {info.exercise_id: (name, info.points) for name, info in checkers().items()}
+    known = {info.exercise_id: (name, info) for name, info in checkers().items()}
     wanted: Dict[str, Dict] = {}
+
+    def entry(name: str, info) -> Dict:
+        return {
+            "name": name,
+            "points": float(info.points),
+            "practice": bool(getattr(info, "practice", False)),
+        }
+
     if lesson:
-        for exercise_id, (name, points) in known.items():
+        for exercise_id, (name, info) in known.items():
             if exercise_id.split(".")[0] == lesson:
-                wanted[exercise_id] = {"name": name, "points": float(points)}
+                wanted[exercise_id] = entry(name, info)
     for exercises in found:
         for exercise in exercises:
-            wanted.setdefault(
-                exercise.exercise_id, {"name": exercise.checker, "points": float(exercise.points)}
-            )
+            if exercise.exercise_id in known:
+                wanted.setdefault(exercise.exercise_id, entry(*known[exercise.exercise_id]))
+            else:
+                wanted.setdefault(
+                    exercise.exercise_id,
+                    {"name": exercise.checker, "points": float(exercise.points), "practice": False},
+                )
     return [{"id": k, **v} for k, v in sorted(wanted.items(), key=lambda item: exercise_sort_key(item[0]))]
 
 
@@ -260,15 +279,6 @@ def trusted_imports(nb, skip: set) -> List[str]:
                 if statement not in statements:
                     statements.append(statement)
     return statements
-
-
-def _bound_names(statements: List[str]) -> set:
-    names = set()
-    for statement in statements:
-        for node in ast.parse(statement).body:
-            for alias in node.names:
-                names.add((alias.asname or alias.name).split(".")[0])
-    return names
 
 
 # ---------------------------------------------------------------- running the sandbox
@@ -396,9 +406,7 @@ def _prepare(path: Path, lesson: Optional[str], source: Optional[Path]) -> _Subm
         if read_error is not None:
             report.problems.append(read_error)
             for e in submission.expected:
-                submission.grades[e["id"]] = ExerciseGrade(
-                    e["id"], e["name"], ERROR, 0.0, e["points"], "not graded: the file is not readable."
-                )
+                submission.grades[e["id"]] = _grade(e, ERROR, "not graded: the file is not readable.")
         else:
             _plan(submission, nb, instructor, theirs)
     except Exception as error:  # a bug of ours must still leave the instructor with a report
@@ -409,25 +417,29 @@ def _prepare(path: Path, lesson: Optional[str], source: Optional[Path]) -> _Subm
 def _plan(submission: _Submission, nb, instructor, theirs: List[Exercise]) -> None:
     """Decide what the sandbox runs for each exercise (or grade it now when there is nothing to run)."""
     solutions, checks = submission_cells(nb)
+    course_solutions: Dict[str, str] = {}  # the instructor's solution cell of each exercise
     if instructor is not None:
         check_sources = {e.exercise_id: instructor.cells[e.check_index].source for e in theirs}
         skip = {e.check_index for e in theirs} | {
             e.solution_index for e in theirs if e.solution_index is not None
         }
         imports = trusted_imports(instructor, skip)
-        functions = {f for e in theirs for f in e.functions} | {e.checker for e in theirs}
+        course_solutions = {
+            e.exercise_id: instructor.cells[e.solution_index].source
+            for e in theirs
+            if e.solution_index is not None
+        }
     else:
         submission.report.problems.append(
             "No instructor's notebook for this lesson (give --source): the imports and check cells were taken "
-            "from the submission itself, and hidden tests were not restored."
+            "from the submission itself, hidden tests were not restored, and exercises that build on earlier "
+            "ones use the learner's own earlier functions."
         )
         check_sources = {i: nb.cells[c].source for i, c in checks.items()}
         skip = set(checks.values()) | {i for cells in solutions.values() for i in cells}
         imports = trusted_imports(nb, skip)
-        functions = {e["name"] for e in submission.expected}
-    protected = _bound_names(imports) - functions
     owner = {index: exercise_id for exercise_id, cells in solutions.items() for index in cells}
-    scans = {index: scan_solution(nb.cells[index].source, protected).to_dict() for index in owner}
+    scans = {index: scan_solution(nb.cells[index].source).to_dict() for index in owner}
     exercises = []
     for e in submission.expected:
         if e["id"] not in check_sources:
@@ -449,12 +461,35 @@ def _plan(submission: _Submission, nb, instructor, theirs: List[Exercise]) -> No
                 for i in sorted(owner)
                 if i <= last
             ]
-            exercises.append({"id": e["id"], "cells": cells, "check_source": check_sources[e["id"]]})
+            # The course's solutions of the exercises before this one: it is graded on its own, never through a
+            # mistake in an earlier exercise (09.2 calls 09.1's q_sample, 08.2 calls 08.1's matrix_sqrt).
+            supplied = [
+                {"source": source, "label": f"course solution of exercise {exercise_id}"}
+                for exercise_id, source in course_solutions.items()
+                if exercise_sort_key(exercise_id) < exercise_sort_key(e["id"])
+            ]
+            exercises.append(
+                {
+                    "id": e["id"],
+                    "cells": cells,
+                    "supplied": supplied,
+                    "check_source": check_sources[e["id"]],
+                }
+            )
             continue
-        submission.grades[e["id"]] = ExerciseGrade(
-            e["id"], e["name"], NOT_CHECKED, 0.0, e["points"], feedback
-        )
+        submission.grades[e["id"]] = _grade(e, NOT_CHECKED, feedback)
     submission.job = {"imports": imports, "exercises": exercises}
+
+
+def _grade(e: Dict, status: str, feedback: str, flags: Optional[List[str]] = None) -> ExerciseGrade:
+    """An exercise's grade: full points only when it passed; an ungraded practice exercise is worth none."""
+    if e.get("practice"):
+        verdict = "passed" if status == PASSED else status
+        return ExerciseGrade(
+            e["id"], e["name"], PRACTICE, 0.0, 0.0, f"ungraded practice ({verdict}): {feedback}", flags or []
+        )
+    points = e["points"] if status == PASSED else 0.0
+    return ExerciseGrade(e["id"], e["name"], status, points, e["points"], feedback, flags or [])
 
 
 def _finish(submission: _Submission, records: List[Dict], problems: List[str], strict: bool) -> None:
@@ -472,13 +507,8 @@ def _finish(submission: _Submission, records: List[Dict], problems: List[str], s
             continue
         verdict = verdicts.get(e["id"])
         if verdict is None:
-            submission.grades[e["id"]] = ExerciseGrade(
-                e["id"],
-                e["name"],
-                ERROR,
-                0.0,
-                e["points"],
-                "not graded: the grader stopped before this exercise.",
+            submission.grades[e["id"]] = _grade(
+                e, ERROR, "not graded: the grader stopped before this exercise."
             )
             continue
         status = SANDBOX_STATUS.get(verdict.get("status"), ERROR)
@@ -490,10 +520,7 @@ def _finish(submission: _Submission, records: List[Dict], problems: List[str], s
             )
         if status in (TIMED_OUT, OUT_OF_MEMORY, ERROR):
             report.problems.append(f"Exercise {e['id']}: {feedback} It costs this exercise only.")
-        points = e["points"] if status == PASSED else 0.0
-        submission.grades[e["id"]] = ExerciseGrade(
-            e["id"], e["name"], status, points, e["points"], feedback, flags
-        )
+        submission.grades[e["id"]] = _grade(e, status, feedback, flags)
         notes.extend(n for n in verdict.get("notes") or [] if n not in notes)
     report.cell_errors.extend(notes)
     report.exercises = [

@@ -3,21 +3,28 @@
 ``grading.grade_notebook`` starts ``python -m course_utils.instructor.sandbox`` and writes one job to its stdin
 (JSON: the trusted imports, and per exercise the solution cells to run and the instructor's check cell). This
 process is the *launcher*: it never runs learner code. It imports the checkers first, so it holds them pristine,
-runs the trusted imports (the ``import`` lines of the instructor's notebook), then for each exercise forks a
-child that starts from that clean state and
+loads every answer-key module (``integrity.AnswerKeyAudit.prepare``), runs the trusted imports (the ``import``
+lines of the instructor's notebook), then for each exercise forks a child that starts from that clean state and
 
 1. sets its limits: memory (``RLIMIT_AS``, above what the imports already use), output file size, time (an
    alarm; the launcher kills it if it ignores the alarm);
-2. runs the submission's solution cells up to this exercise's, in notebook order, each compiled under a name
-   like ``<submission cell 19 (exercise 03.3)>`` so tracebacks point at the learner's line; a cell the
-   integrity scan flags is not run (under ``strict``);
-3. runs the instructor's check cell (hidden tests included) with ``check`` bound to the pristine checkers,
-   wrapped so the result goes to the launcher, not to anything the learner's code could have replaced;
-4. compares the modules the checkers rely on with a snapshot taken before the learner's code ran.
+2. installs the answer-key audit (``integrity``): from here on, every use of the answer key by the learner's code
+   is seen, whatever its spelling;
+3. runs the submission's solution cells of the earlier exercises in notebook order, then the course's own
+   solutions of those exercises (so that a mistake there is not counted again here), then the exercise's own
+   cell, each compiled under a name like ``<submission cell 19 (exercise 03.3)>`` so tracebacks point at the
+   learner's line; a cell the integrity scan flags is not run (under ``strict``). After each cell, the modules
+   and classes the checkers rely on are compared with a snapshot: a change is undone and flagged against that
+   cell's exercise;
+4. runs the instructor's check cell (hidden tests included) in a namespace of its own, with the instructor's
+   imports, ``check`` bound to the pristine checkers (wrapped so the result goes to the launcher, not to
+   anything the learner's code could have replaced) and the learner's functions.
 
-The child writes its result to a file, each record stamped with a secret the learner's code never sees; the
-launcher prints one JSON line per exercise. Whatever a child does (loops, allocates without end, exits, dies),
-the launcher reports it against that exercise and goes on with the next. Linux and macOS (``fork``).
+A use of the answer key, or a change to the libraries, by this exercise's cell or while its check runs scores
+it 0 under ``strict``. The child writes its result to a file, each record stamped with a secret the learner's code
+never sees; the launcher prints one JSON line per exercise. Whatever a child does (loops, allocates without end,
+exits, dies), the launcher reports it against that exercise and goes on with the next. Linux and macOS
+(``fork``).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import traceback
 import types
 from typing import Dict, List, Optional
 
-from .integrity import ANSWER_KEY, COURSE_PACKAGE, TAMPERING, TAMPERING_MODULES
+from .integrity import CHECKER_MODULES, COURSE_PACKAGE, TAMPERING, AnswerKeyAudit, describe_uses, is_under
 
 PASSED, FAILED, FLAGGED, TIMEOUT, MEMORY, ERROR = "passed", "failed", "flagged", "timeout", "memory", "error"
 GRACE_SECONDS = 3.0  # how long past its time limit a child that ignores the alarm may run before it is killed
@@ -47,49 +54,19 @@ class GradingTimeout(BaseException):
     """Raised by the alarm when an exercise runs past its time limit (a BaseException: harder to swallow)."""
 
 
-def _is_course_object(value) -> bool:
-    """True for course_utils modules and for anything defined in course_utils (functions, classes, instances)."""
-    try:
-        if isinstance(value, types.ModuleType):
-            return (value.__name__ or "").split(".")[0] == COURSE_PACKAGE
-        for owner in (value, type(value)):
-            module = getattr(owner, "__module__", None)
-            if isinstance(module, str) and module.split(".")[0] == COURSE_PACKAGE:
-                return True
-    except Exception:
-        return False
-    return False
-
-
-def runtime_flags(scan: Dict, namespace: Dict) -> List[str]:
-    """The integrity findings that need the values of the names a solution cell uses, as they are now."""
-    flags: List[str] = []
-    for name in scan.get("names", []):
-        if name not in namespace:
-            continue
-        value = namespace[name]
-        if _is_course_object(value):
-            what = value.__name__ if isinstance(value, types.ModuleType) else _qualified(value)
-            flags.append(f"{ANSWER_KEY}: refers to `{name}`, which is {what} of the course package")
-        elif isinstance(value, types.ModuleType) and value.__name__.split(".")[0] in TAMPERING_MODULES:
-            flags.append(f"{TAMPERING}: uses `{name}` (the module {value.__name__})")
-    for name in scan.get("assigned_bases", []):
-        value = namespace.get(name)
-        if isinstance(value, (types.ModuleType, type)):
-            kind = "module" if isinstance(value, types.ModuleType) else "class"
-            flags.append(f"{TAMPERING}: assigns to an attribute of the {kind} `{name}`")
-    return flags
-
-
-def _qualified(value) -> str:
-    owner = value if isinstance(value, type) or callable(value) else type(value)
-    return f"{getattr(owner, '__module__', '?')}.{getattr(owner, '__qualname__', type(value).__name__)}"
-
-
-def _watched() -> Dict[str, object]:
-    """The modules and classes whose attributes the checkers rely on (the course's own modules included)."""
+def watched_owners() -> Dict[str, object]:
+    """The modules and classes whose attributes the checkers rely on: PyTorch's, Python's, the course's modules and
+    the checkers' own classes (the spy models they hand to the learner's function). Taken in the launcher, before
+    any stand-in replaces a module."""
     owners: Dict[str, object] = {name: sys.modules[name] for name in WATCHED_MODULES if name in sys.modules}
-    owners.update({n: m for n, m in sys.modules.items() if n.split(".")[0] == COURSE_PACKAGE and m})
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] != COURSE_PACKAGE or not isinstance(module, types.ModuleType):
+            continue
+        owners[name] = module
+        if is_under(name, CHECKER_MODULES):
+            for key, value in list(vars(module).items()):
+                if isinstance(value, type) and value.__module__ == name:
+                    owners[f"{name}.{key}"] = value
     for module_name, class_name in WATCHED_CLASSES:
         owner = getattr(sys.modules.get(module_name), class_name, None)
         if owner is not None:
@@ -97,25 +74,24 @@ def _watched() -> Dict[str, object]:
     return owners
 
 
-def _snapshot() -> Dict[str, Dict[str, int]]:
-    """The identity of every attribute of the watched modules and classes."""
-    return {name: {k: id(v) for k, v in vars(owner).items()} for name, owner in _watched().items()}
+def _snapshot(owners: Dict[str, object]) -> Dict[str, Dict[str, object]]:
+    """Every attribute of the watched modules and classes, as it is now."""
+    return {name: dict(vars(owner)) for name, owner in owners.items()}
 
 
-def _changed(before: Dict[str, Dict[str, int]]) -> List[str]:
-    """Attributes of the watched modules and classes replaced since ``before``, except by the library itself
-    (PyTorch wraps some of its functions when it first imports parts of itself, e.g. torch.manual_seed)."""
+def _changed(owners: Dict[str, object], before: Dict[str, Dict[str, object]]) -> List[tuple]:
+    """(owner, attribute) replaced or removed since ``before``, except by the library itself (PyTorch wraps some of
+    its functions when it first imports parts of itself, e.g. torch.manual_seed)."""
     changed = []
-    for name, owner in _watched().items():
+    missing = object()
+    for name, owner in owners.items():
         now = vars(owner)
-        for key, identity in before.get(name, {}).items():
-            if (key.startswith("__") and isinstance(owner, types.ModuleType)) or (
-                key in now and id(now[key]) == identity
-            ):
+        for key, value in before.get(name, {}).items():
+            current = now.get(key, missing)
+            if current is value or (key.startswith("__") and isinstance(owner, types.ModuleType)):
                 continue  # a module's own dunders (__warningregistry__, ...) change by themselves
-            value = now.get(key)
-            module = getattr(value, "__module__", None)
-            learners = str(getattr(getattr(value, "__code__", None), "co_filename", "")).startswith(
+            module = getattr(current, "__module__", None)
+            learners = str(getattr(getattr(current, "__code__", None), "co_filename", "")).startswith(
                 "<submission"
             )
             same_library = (
@@ -123,8 +99,17 @@ def _changed(before: Dict[str, Dict[str, int]]) -> List[str]:
             )
             if same_library and not learners:
                 continue
-            changed.append(f"{name}.{key}")
+            changed.append((name, key))
     return changed
+
+
+def _restore(owners: Dict[str, object], before: Dict[str, Dict[str, object]], changed: List[tuple]) -> None:
+    """Put back what a cell replaced, so that the next cell and the check see the libraries as they were."""
+    for name, key in changed:
+        try:
+            setattr(owners[name], key, before[name][key])
+        except (AttributeError, TypeError):
+            pass  # read-only: the change is flagged all the same
 
 
 def _describe(error: BaseException) -> str:
@@ -219,7 +204,64 @@ def _checker_proxy(pristine: Dict[str, object], records: list, result_type: type
     return proxy
 
 
-def _run_exercise(job: Dict, exercise: Dict, namespace: Dict, pristine: Dict, secret: str, result_path: str):
+def _cells_in_order(exercise: Dict) -> List[Dict]:
+    """The earlier exercises' solution cells in notebook order, then the course's solutions of the earlier
+    exercises (so that this exercise is checked with correct versions of the functions it builds on), then the
+    exercise's own cells."""
+    cells = exercise["cells"]
+    supplied = [dict(cell, supplied=True) for cell in exercise.get("supplied", [])]
+    return [c for c in cells if not c["own"]] + supplied + [c for c in cells if c["own"]]
+
+
+def _run_cell(cell: Dict, namespace: Dict, audit: AnswerKeyAudit, owners: Dict) -> tuple:
+    """Run one solution cell; return (its error or None, what it did to the answer key or the libraries)."""
+    mark, before = audit.mark(), _snapshot(owners)
+    error: Optional[BaseException] = None
+    try:
+        exec(_compile(cell["source"], f"<{cell['label']}>"), namespace)
+    except GradingTimeout:
+        raise
+    except BaseException as raised:  # the learner's cell: a SyntaxError, a crash, even SystemExit
+        if _out_of_memory(raised):
+            raise
+        error = raised
+    return error, _findings(audit, mark, owners, before)
+
+
+def _findings(audit: AnswerKeyAudit, mark: int, owners: Dict, before: Dict) -> List[str]:
+    """What the learner's code did since ``mark``/``before``: answer-key uses and changed libraries (undone)."""
+    found = describe_uses(audit.uses_since(mark))
+    changed = _changed(owners, before)
+    if changed:
+        _restore(owners, before, changed)
+        names = ", ".join(f"{owner}.{key}" for owner, key in changed[:5])
+        found.append(f"{TAMPERING}: it changed {names} (undone before the check)")
+    switched_off = audit.tampered()
+    if switched_off:
+        found.append(switched_off)
+    return found
+
+
+def _flagged_message(flags: List[str]) -> str:
+    advice = (
+        " Write it yourself: the course package is the answer key, and the grader sees every use of it."
+        if any(not f.startswith(TAMPERING) for f in flags)
+        else ""
+    )
+    return "0 points: your solution " + "; ".join(flags) + "." + advice
+
+
+def _run_exercise(
+    job: Dict,
+    exercise: Dict,
+    namespace: Dict,
+    trusted: Dict,
+    pristine: Dict,
+    audit: AnswerKeyAudit,
+    owners: Dict,
+    secret: str,
+    result_path: str,
+):
     """In the forked child: run the exercise and write its result; never returns."""
     from ..exercises import core
 
@@ -238,38 +280,45 @@ def _run_exercise(job: Dict, exercise: Dict, namespace: Dict, pristine: Dict, se
             torch.set_num_threads(1)
         except ImportError:
             pass
-        before = _snapshot()
         strict = bool(job.get("strict", True))
         own_error: Optional[BaseException] = None
-        for cell in exercise["cells"]:
+        audit.install([namespace, trusted])
+        for cell in _cells_in_order(exercise):
             write({"phase": cell["label"]})
-            found = list(cell["scan"].get("flags", [])) + runtime_flags(cell["scan"], namespace)
+            if cell.get("supplied"):  # the course's own solution of an earlier exercise: trusted code
+                try:
+                    exec(_compile(cell["source"], f"<{cell['label']}>"), namespace)
+                except Exception as error:
+                    notes.append(f"{cell['label']} raised {_describe(error)}")
+                continue
+            scanned = list(cell["scan"].get("flags", []))
             if cell["own"]:
-                flags.extend(found)
-            if found and strict:
+                flags.extend(scanned)
+            if scanned and strict:
                 if not cell["own"]:
                     notes.append(f"{cell['label']} was not run: the integrity scan flagged it")
                 continue
-            try:
-                exec(_compile(cell["source"], f"<{cell['label']}>"), namespace)
-            except GradingTimeout:
-                raise
-            except BaseException as error:  # the learner's cell: a SyntaxError, a crash, even SystemExit
-                if _out_of_memory(error):
-                    raise
-                if cell["own"]:
-                    own_error = error
-                else:
-                    notes.append(f"{cell['label']} raised {_describe(error)}")
+            error, found = _run_cell(cell, namespace, audit, owners)
+            if cell["own"]:
+                flags.extend(found)
+                own_error = error or own_error
+            elif error is not None:
+                notes.append(f"{cell['label']} raised {_describe(error)}")
         if flags and strict:
-            status, message = FLAGGED, "0 points: your solution " + "; ".join(flags) + "."
+            status, message = FLAGGED, _flagged_message(flags)
         else:
             records: list = []
-            namespace["check"] = _checker_proxy(pristine, records, core.CheckResult, core.ExerciseFailed)
+            # The check cell sees the course's imports as the instructor's notebook binds them (a solution that
+            # rebinds `torch` or `check` changes its own namespace only) and the learner's functions.
+            check_namespace = {**namespace, **trusted}
+            check_namespace["check"] = _checker_proxy(
+                pristine, records, core.CheckResult, core.ExerciseFailed
+            )
             write({"phase": f"the check cell of exercise {exercise['id']}"})
+            mark, before = audit.mark(), _snapshot(owners)
             check_error: Optional[BaseException] = None
             try:
-                exec(_compile(exercise["check_source"], "<check cell>"), namespace)
+                exec(_compile(exercise["check_source"], "<check cell>"), check_namespace)
             except GradingTimeout:
                 raise
             except BaseException as error:
@@ -277,12 +326,10 @@ def _run_exercise(job: Dict, exercise: Dict, namespace: Dict, pristine: Dict, se
                     raise
                 check_error = error
             signal.setitimer(signal.ITIMER_REAL, 0)
+            flags.extend(_findings(audit, mark, owners, before))
             mine = [r for r in records if r.exercise_id == exercise["id"]]
-            changed = _changed(before)
-            if changed:
-                flags.append(f"{TAMPERING}: changed {', '.join(changed[:5])} while running")
             if flags and strict:
-                status, message = FLAGGED, "0 points: your solution " + "; ".join(flags) + "."
+                status, message = FLAGGED, _flagged_message(flags)
             elif not mine:
                 status = FAILED
                 reason = _describe(check_error) if check_error else "nothing (no checker call)"
@@ -313,6 +360,7 @@ def _run_exercise(job: Dict, exercise: Dict, namespace: Dict, pristine: Dict, se
             status, message = ERROR, f"the grader's check could not run: {_describe(error)}."
     try:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        audit.uninstall()
         write({"status": status, "message": message, "flags": flags, "notes": notes})
         result.close()
     finally:
@@ -391,6 +439,19 @@ def _verdict(exercise: Dict, job: Dict, records: List[Dict], status, killed: Opt
     }
 
 
+def _warm_up() -> None:
+    """Run once in the launcher what every exercise's process would otherwise pay for again: PyTorch's first use
+    of the 'meta' device (the checkers' stand-in for a GPU) loads its rules, about 2 s."""
+    try:
+        import torch
+        import torch.nn.functional as F
+
+        labels = torch.zeros(2, dtype=torch.long, device="meta")
+        F.one_hot(labels, 3).float() + torch.zeros(2, 3, device="meta")
+    except Exception:
+        pass
+
+
 def main() -> int:
     job = json.loads(sys.stdin.read())
     secret = job.pop("secret")
@@ -398,17 +459,21 @@ def main() -> int:
     from ..exercises import core
 
     pristine = {info.name: info.checker for info in core.CHECKERS.values()}
+    audit = AnswerKeyAudit()
+    audit.prepare()
+    _warm_up()
     workdir = tempfile.mkdtemp(prefix="course-sandbox-")
     for number, submission in enumerate(job["submissions"]):
-        namespace: Dict = {
-            "__name__": "__main__"
-        }  # the trusted imports, run here: the learner's code never is
+        # The trusted imports, run here: the learner's code never is.
+        namespace: Dict = {"__name__": "__main__"}
         problems = []
         for statement in submission["imports"]:
             try:
                 exec(compile(statement, "<course imports>", "exec"), namespace)
             except Exception as error:
                 problems.append(f"the course's import `{statement}` failed: {type(error).__name__}: {error}")
+        trusted = dict(namespace)
+        owners = watched_owners()
         print(json.dumps({"submission": number, "problems": problems}), flush=True)
         baseline = _resident_bytes(os.getpid()) or 0
         for exercise in submission["exercises"]:
@@ -418,7 +483,7 @@ def main() -> int:
             started = time.monotonic()
             pid = os.fork()
             if pid == 0:
-                _run_exercise(job, exercise, namespace, pristine, secret, result_path)
+                _run_exercise(job, exercise, namespace, trusted, pristine, audit, owners, secret, result_path)
             deadline = started + float(job["check_timeout"]) + GRACE_SECONDS
             status, killed = _wait(pid, deadline, int(job["memory_bytes"]), baseline)
             verdict = _verdict(exercise, job, _read_records(result_path, secret), status, killed)
