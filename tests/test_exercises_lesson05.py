@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from course_utils import check
-from course_utils.exercises import ExerciseFailed
+from course_utils.exercises import CHECKERS, ExerciseFailed
 from course_utils.models import dcgan
 
 
@@ -128,6 +128,23 @@ def test_down_block_right_answers_pass():
 
     assert check.down_block(written_out).passed
 
+    def identity_when_off(in_channels, out_channels, batch_norm=True):  # one layer list for both cases
+        norm = nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity()
+        return nn.Sequential(nn.Conv2d(in_channels, out_channels, 4, 2, 1), norm, nn.LeakyReLU(0.2))
+
+    assert check.down_block(identity_when_off).passed
+
+
+def test_a_layer_too_many_is_named_and_not_called_the_wrong_order():
+    def extra(in_channels, out_channels, batch_norm=True):
+        layers = [nn.Conv2d(in_channels, out_channels, 4, 2, 1)]
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        return nn.Sequential(*layers, nn.LeakyReLU(0.2), nn.Softplus())
+
+    message = feedback(check.down_block, extra)
+    assert "Softplus does not belong in it" in message and "in that order" not in message
+
 
 def _down(conv=None, norm="bn2d", act=None, pool=False, always_norm=False, never_norm=False):
     def block(i, o, bn=True):
@@ -186,6 +203,26 @@ def test_init_weights_right_answers_pass():
             nn.init.constant_(m.bias, 0)
 
     assert check.init_weights(by_class_name).passed
+
+    def weights_init(m):  # the PyTorch DCGAN tutorial's, as written there
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1 or classname.find("Linear") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.constant_(m.bias.data, 0)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    assert check.init_weights(weights_init).passed
+
+
+def test_an_unwritten_init_weights_is_named_not_apply():
+    def init_weights(module):
+        raise NotImplementedError("Exercise 05.4: write the body of init_weights here")
+
+    message = feedback(check.init_weights, init_weights)
+    assert "not done yet" in message and "in init_weights" in message and "apply" not in message
 
 
 def _init(weight_std=0.02, kinds=(nn.Conv2d, nn.ConvTranspose2d, nn.Linear), bn=(1.0, 0.02), zero_bias=True,
@@ -252,11 +289,14 @@ def test_name_the_failures_right_answer_passes():
 @pytest.mark.parametrize(
     "answers, diagnosis",
     [
-        ({**RIGHT, "D": "healthy"}, "4 of 5 right. run D is not 'healthy': look at the range of D(x)"),
+        (
+            {**RIGHT, "D": "healthy"},
+            "4 of 5 right. run D is not 'healthy': such a run would show that D(G(z)) stays",
+        ),
         ({**RIGHT, "A": "d_too_strong", "E": "no_batch_norm_in_g"}, "3 of 5 right. run A"),
-        ({**RIGHT, "B": "d_too_strong"}, "MORE real than the real images"),
-        ({**RIGHT, "C": "mode_collapse"}, "climbs towards 1"),
-        ({**RIGHT, "E": "healthy"}, "drops to about"),
+        ({**RIGHT, "B": "d_too_strong"}, "drops to about 0.001"),
+        ({**RIGHT, "C": "mode_collapse"}, "ends ABOVE D(x)"),
+        ({**RIGHT, "E": "healthy"}, "climbs towards 1"),
         ({k: v for k, v in RIGHT.items() if k != "E"}, "one answer for each run"),
         ({**RIGHT, "C": "ok"}, "'ok' is not one of the names"),
         (["healthy"] * 5, "should return a dict"),
@@ -264,3 +304,19 @@ def test_name_the_failures_right_answer_passes():
 )
 def test_name_the_failures_mistakes(answers, diagnosis):
     assert diagnosis in feedback(check.name_the_failures, lambda: answers)
+
+
+@pytest.mark.parametrize("letter", sorted(RIGHT))
+def test_a_wrong_name_is_told_what_its_choice_shows_never_the_right_answer(letter):
+    """The feedback describes the learner's choice; it neither names the right failure nor describes its curves."""
+    from course_utils.exercises.lesson05 import SIGNS
+
+    for choice in sorted(set(RIGHT.values()) - {RIGHT[letter]}):
+        message = feedback(check.name_the_failures, lambda choice=choice: {**RIGHT, letter: choice})
+        assert SIGNS[choice] in message
+        assert repr(RIGHT[letter]) not in message and SIGNS[RIGHT[letter]] not in message
+
+
+def test_name_the_failures_is_ungraded_practice():
+    info = CHECKERS["05.5"]
+    assert info.practice and info.points == 0

@@ -52,6 +52,17 @@ def test_other_right_answers_pass():
     assert check.euler_sample(euler_with_linspace).passed
 
 
+def _squared_norm_per_example(prediction, target):
+    """The papers' form of the loss: ‖ε − ε_θ‖² per example (summed over its coordinates), averaged over the batch."""
+    return (prediction - target).pow(2).flatten(1).sum(dim=1).mean()
+
+
+def test_per_example_squared_norms_are_right_too():
+    """A sum over each example's coordinates differs from the mean by a constant factor: same minimiser."""
+    assert check.epsilon_loss(_eps_loss(reduce=_squared_norm_per_example)).passed
+    assert check.flow_matching_loss(_flow(reduce=_squared_norm_per_example)).passed
+
+
 # ---------------------------------------------------------------------------------------------------- 09.1
 
 
@@ -141,11 +152,7 @@ def _eps_loss(draw_t=None, make_x_t=None, target=None, reduce=None, model_input=
         (_eps_loss(target=lambda x0, x_t, n: x0), "the target is the clean x0"),
         (_eps_loss(target=lambda x0, x_t, n: x_t), "the target is x_t"),
         (_eps_loss(target=lambda x0, x_t, n: torch.randn_like(n)), "the very noise ε you mixed into x_t"),
-        (_eps_loss(reduce=lambda o, g: F.mse_loss(o, g, reduction="sum")), "you summed the squared errors"),
-        (
-            _eps_loss(reduce=lambda o, g: ((o - g) ** 2).sum(1).mean()),
-            "summed over each example's coordinates",
-        ),
+        (_eps_loss(reduce=lambda o, g: F.mse_loss(o, g, reduction="sum")), "grows with the batch size"),
         (_eps_loss(reduce=F.l1_loss), "mean ABSOLUTE error"),
         (_eps_loss(reduce=lambda o, g: F.mse_loss(o, g).detach()), "cut off from the graph"),
         (_eps_loss(reduce=lambda o, g: F.mse_loss(o, g, reduction="none")), "one number"),
@@ -172,7 +179,6 @@ def _eps_loss(draw_t=None, make_x_t=None, target=None, reduce=None, model_input=
         "target-xt",
         "fresh-target-noise",
         "sum",
-        "per-example-sum",
         "l1",
         "detach",
         "no-mean",
@@ -308,7 +314,7 @@ def _flow(draw_t=None, interpolate=None, target=None, reduce=None, model_t=None)
         (_flow(draw_t=lambda x1: torch.randint(0, 1000, (len(x1),))), "a float per example"),
         (_flow(draw_t=lambda x1: torch.rand(len(x1)) * 0.4), "draw it uniformly over"),
         (_flow(model_t=lambda t: t.view(-1, 1)), "give the model the plain vector"),
-        (_flow(reduce=lambda o, g: F.mse_loss(o, g, reduction="sum")), "you summed the squared errors"),
+        (_flow(reduce=lambda o, g: F.mse_loss(o, g, reduction="sum")), "grows with the batch size"),
         (_flow(target=lambda x0, x1: x1 - torch.randn_like(x0)), "for the same noise x0 that is in x_t"),
     ],
     ids=[

@@ -49,6 +49,7 @@ class ExerciseInfo:
     name: str
     points: float
     checker: Callable
+    practice: bool = False  # ungraded: checked for the learner's sake, worth no points
 
 
 class Mistake(Exception):
@@ -69,8 +70,14 @@ CHECKERS: Dict[str, ExerciseInfo] = {}  # exercise id -> info, filled by @exerci
 RESULTS: List[CheckResult] = []  # every check run in this process, in order
 
 
-def exercise(exercise_id: str, name: str, points: float = 1.0) -> Callable:
-    """Register a checker. The checker takes the learner's function and returns a sentence saying what passed."""
+def exercise(exercise_id: str, name: str, points: float = 1.0, practice: bool = False) -> Callable:
+    """Register a checker. The checker takes the learner's function and returns a sentence saying what passed.
+
+    ``practice=True``: an ungraded exercise (no points), for one whose answers cannot be kept from the learner,
+    e.g. a multiple choice the checker in the learner's own notebook can be asked about as often as they like.
+    """
+    if practice:
+        points = 0.0
 
     def register(checker: Callable[..., str]) -> Callable[..., CheckResult]:
         @functools.wraps(checker)
@@ -88,11 +95,12 @@ def exercise(exercise_id: str, name: str, points: float = 1.0) -> Callable:
 
         run.exercise_id = exercise_id
         run.points = points
+        run.practice = practice
         if exercise_id in CHECKERS and CHECKERS[exercise_id].name != name:
             raise ValueError(
                 f"Exercise id {exercise_id} is registered twice ({CHECKERS[exercise_id].name}, {name})."
             )
-        CHECKERS[exercise_id] = ExerciseInfo(exercise_id, name, points, run)
+        CHECKERS[exercise_id] = ExerciseInfo(exercise_id, name, points, run, practice)
         return run
 
     return register
@@ -129,13 +137,26 @@ def call(fn: Callable, *args, what: Optional[str] = None, **kwargs):
         )
     try:
         return fn(*args, **kwargs)
-    except NotImplementedError:
+    except NotImplementedError as exc:
+        stub = _stub_name(exc)
+        if stub is None:  # a library's "not implemented" (e.g. an operation on the meta device): a crash
+            raise Mistake(f"{label} raised NotImplementedError: {exc}{_learner_line(exc)}.") from None
         raise Mistake(
-            f"not done yet: replace the `raise NotImplementedError` line in {getattr(fn, '__name__', 'the function')} "
-            "with your code, then run the cell again."
+            f"not done yet: replace the `raise NotImplementedError` line in {stub} with your code, then run the "
+            "cell again."
         ) from None
     except Exception as exc:  # the learner's bug: report it precisely, without the package's frames
         raise Mistake(f"{label} raised {type(exc).__name__}: {exc}{_learner_line(exc)}.") from None
+
+
+def _stub_name(exc: NotImplementedError) -> Optional[str]:
+    """The function whose `raise NotImplementedError` stopped the call (the stub not yet written), or None when
+    it came from a library. Named from where it was raised, not from what was called: a stub reached through
+    ``model.apply(init_weights)`` is in init_weights, not in apply."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames or _is_library(frames[-1].filename) or "course_utils" in frames[-1].filename:
+        return None
+    return frames[-1].name
 
 
 def expect_tensor(

@@ -4,7 +4,7 @@
 05.2 ``up_block(in_channels, out_channels)``        ConvTranspose2d(k 4, s 2, p 1) → BatchNorm2d → ReLU: size × 2
 05.3 ``down_block(in_channels, out_channels, batch_norm)``  Conv2d(k 4, s 2, p 1) → [BatchNorm2d] → LeakyReLU(0.2)
 05.4 ``init_weights(module)``                        conv/linear weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0
-05.5 ``name_the_failures(answers)``                  which failure each unlabelled run of the gallery is
+05.5 ``name_the_failures()``                          which failure each unlabelled run of the gallery is (practice)
 
 The mistakes they name: the convolution's (downsampling) size formula, padding counted once or added, the "− 1"
 forgotten, a float size; a Conv2d where a transposed one belongs (and the reverse), pooling or resizing instead of a
@@ -12,6 +12,7 @@ strided convolution, kernel/stride/padding that do not double (or halve) the siz
 batch norm missing or where it must not be, LeakyReLU's default slope 0.01 or a plain ReLU in D, LeakyReLU in G, a
 squashing output; a standard deviation of 0.2 or a variance of 0.02, uniform weights, ConvTranspose2d or Linear
 layers left out, batch-norm scales drawn around 0 or left at 1, biases not zeroed, a crash on layers without bias.
+Accepted as right: nn.Identity() where batch norm is switched off, dropout, a bias before batch norm or not.
 """
 
 from __future__ import annotations
@@ -96,7 +97,26 @@ def transposed_output_size(fn) -> str:
 
 
 def _leaf_layers(block) -> List[nn.Module]:
-    return [m for m in block.modules() if len(list(m.children())) == 0]
+    """The block's layers in order, without the ones that compute nothing (nn.Identity, e.g. where batch norm is
+    switched off) and without dropout."""
+    return [
+        m
+        for m in block.modules()
+        if len(list(m.children())) == 0 and not isinstance(m, (nn.Identity, nn.Dropout))
+    ]
+
+
+def _sequence_mistake(what: str, layers: List[nn.Module], expected: List[type]) -> None:
+    """Name what is wrong with the layers' sequence: the order, or a layer too many or too few."""
+    kinds = [type(m) for m in layers]
+    if kinds == expected:
+        return
+    want = " → ".join(k.__name__ for k in expected)
+    if sorted(k.__name__ for k in kinds) == sorted(k.__name__ for k in expected):
+        raise Mistake(f"{what} is {_order(layers)}; it should be {want}, in that order.")
+    extra = [k.__name__ for k in kinds if k not in expected]
+    detail = f" ({', '.join(extra)} does not belong in it)" if extra else ""
+    raise Mistake(f"{what} is {_order(layers)}; it should be {want}{detail}.")
 
 
 def _get_block(fn, what: str, *args) -> nn.Module:
@@ -183,11 +203,7 @@ def up_block(fn) -> str:
     if norms[0].num_features != out_channels:
         raise Mistake(f"nn.BatchNorm2d normalizes the {out_channels} channels the convolution outputs: "
                       "nn.BatchNorm2d(out_channels).")  # fmt: skip
-    kinds = [type(m) for m in layers if not isinstance(m, nn.Dropout)]
-    if kinds != [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU]:
-        raise Mistake(
-            f"the block is {_order(layers)}; it should be ConvTranspose2d → BatchNorm2d → ReLU, in that order."
-        )
+    _sequence_mistake("the block", layers, [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU])
     x = torch.randn(8, in_channels, 7, 7, generator=torch.Generator().manual_seed(0))
     block.train()
     out = call(block, x, what=f"{what}(a batch of shape (8, 6, 7, 7))")
@@ -256,9 +272,7 @@ def down_block(fn) -> str:
                 "nn.BatchNorm2d normalizes the convolution's outputs: nn.BatchNorm2d(out_channels)."
             )
         expected = [nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU] if batch_norm else [nn.Conv2d, nn.LeakyReLU]
-        if [type(m) for m in layers if not isinstance(m, nn.Dropout)] != expected:
-            want = " → ".join(k.__name__ for k in expected)
-            raise Mistake(f"{what} is {_order(layers)}; it should be {want}, in that order.")
+        _sequence_mistake(what, layers, expected)
         x = torch.randn(8, in_channels, 14, 14, generator=torch.Generator().manual_seed(0))
         block.eval()
         out = call(block, x, what=f"{what}(a batch of shape (8, 3, 14, 14))")
@@ -374,23 +388,28 @@ def init_weights(fn) -> str:
 # 05.5 name_the_failures
 # ----------------------------------------------------------------------------------------------------------------
 
-CLUES = {
-    "sigmoid_before_logits_loss": "look at the range of D(x) and D(G(z)): could a trained D really never go below 0.5 "
-    "or above 0.73? σ(σ(x)) cannot",
-    "no_batch_norm_in_g": "look at the spread at the very start: its fakes begin almost identical (spread near 0), "
-    "and D(G(z)) sinks towards 0 and stays there",
-    "mode_collapse": "compare D(G(z)) with D(x) at the end: the fakes are rated MORE real than the real images, "
-    "and G's gradient norm shrinks",
-    "d_too_strong": "look at D(G(z)) near the start: it drops to about 0.001 (D rejects every fake) while G's "
-    "gradient norm is large, and only later does G catch up",
+# What a run of each kind shows in its curves. A wrong answer is told what its CHOICE would show, so the feedback
+# never names the right answer or describes the run it belongs to.
+SIGNS = {
+    "sigmoid_before_logits_loss": "D(x) and D(G(z)) never leave [0.5, 0.73] (σ(σ(x)) cannot), whatever D learns",
+    "no_batch_norm_in_g": "the fakes start almost identical (spread near 0 at the very start), and D(G(z)) sinks "
+    "towards 0",
+    "mode_collapse": "D(G(z)) ends ABOVE D(x) (the fakes rated more real than the real images) while G's gradient "
+    "norm shrinks",
+    "d_too_strong": "D(G(z)) drops to about 0.001 near the start (D rejects every fake) while G's gradient norm is "
+    "large",
     "healthy": "D(G(z)) stays below D(x) but clear of 0, the gradient norms stay in a steady band, and the spread "
     "climbs towards 1",
 }
 
 
-@exercise("05.5", "name_the_failures", points=3)
+@exercise("05.5", "name_the_failures", practice=True)
 def name_the_failures(fn) -> str:
-    """Check ``name_the_failures()`` → {letter: failure name} for the unlabelled runs A–E of the lesson."""
+    """Check ``name_the_failures()`` → {letter: failure name} for the unlabelled runs A–E of the lesson.
+
+    Ungraded practice: the learner's own notebook holds the labelled gallery the unlabelled runs are drawn from, and
+    this checker answers as often as it is asked, so a grade would not say who can read the curves.
+    """
     from ..gan_diagnostics import _MYSTERY, MYSTERY_CHOICES
 
     answers = call(fn, what="name_the_failures()")
@@ -413,7 +432,11 @@ def name_the_failures(fn) -> str:
         )
     wrong = [letter for letter in letters if answers[letter] != _MYSTERY[letter]]
     if wrong:
-        lines = [f"run {letter} is not {answers[letter]!r}: {CLUES[_MYSTERY[letter]]}" for letter in wrong]
+        lines = [
+            f"run {letter} is not {answers[letter]!r}: such a run would show that {SIGNS[answers[letter]]}; "
+            f"look at run {letter} again"
+            for letter in wrong
+        ]
         right = len(letters) - len(wrong)
         raise Mistake(f"{right} of {len(letters)} right. " + "; ".join(lines) + ".")
     return "all five runs named from their curves alone."

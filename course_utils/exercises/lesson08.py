@@ -4,7 +4,7 @@
 08.2 ``frechet_distance(features_a, features_b)``  |μa − μb|² + tr(Σa + Σb − 2 (Σa Σb)^½)
 08.3 ``knn_precision_recall(real, fake, k)``       k-NN precision and recall (Kynkäänniemi et al., 2019)
 08.4 ``memorization_ratio(samples, train, test)``  median nearest-training distance, samples / test images
-08.5 ``league_answers()``                          reading the league table (multiple choice)
+08.5 ``league_answers()``                          reading the league table (multiple choice; ungraded practice)
 
 The mistakes they name: an element-wise square root, eigenvectors on the wrong side, negative rounding errors
 under the root, the mean or covariance term left out, |μa − μb| not squared, the square root of the trace (or the
@@ -375,9 +375,14 @@ QUESTIONS = {
 }
 
 
-@exercise("08.5", "league_answers", points=2)
+@exercise("08.5", "league_answers", practice=True)
 def league_answers(fn) -> str:
-    """Check the five answers of ``league_answers()``: a dict {"q1": "a".."d", ...}."""
+    """Check the five answers of ``league_answers()``: a dict {"q1": "a".."d", ...}.
+
+    Ungraded practice: a multiple choice that the checker in the learner's own notebook answers as often as it is
+    asked (four letters per question) cannot be graded fairly, however the answers are stored. Each wrong letter's
+    feedback says what that letter gets wrong, never which letter is right.
+    """
     what = "league_answers()"
     answers = call(fn, what=what)
     if not isinstance(answers, dict):

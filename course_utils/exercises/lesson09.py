@@ -9,7 +9,8 @@
 The mistakes they name: ᾱ used as a standard deviation (no square root), signal and noise swapped, ᾱ[t ± 1],
 ᾱ multiplied up again, a per-example ᾱ broadcast over the wrong axis, fresh noise drawn where it is given; the
 clean image or x_t as the regression target, one t for the whole batch, t out of range or not a whole number, a
-sum instead of a mean; in the reverse step the missing 1/√α_t, √ᾱ_t in its place, β_t / (1 − ᾱ_t) without the root,
+sum over the batch instead of a mean (the squared error summed over each example and averaged over the batch is
+right too); in the reverse step the missing 1/√α_t, √ᾱ_t in its place, β_t / (1 − ᾱ_t) without the root,
 the noise added at t = 0 or left out, the variance β_t used as σ_t, x̂_0 returned instead of x_{t-1}; the
 flow's interpolation or velocity reversed, the data or the noise as the target; Euler steps at the wrong times
 (end of the step, reversed, linspace), the wrong number of steps, a step against the velocity, the input changed
@@ -207,8 +208,9 @@ def _looks_standard_normal(values: torch.Tensor) -> bool:
 def _loss_mistake(
     value: torch.Tensor, variants: Dict[str, torch.Tensor], advice: Dict[str, str], what: str
 ) -> None:
-    if bool(torch.isclose(value, variants["right"], rtol=1e-4, atol=1e-6)):
-        return
+    for name in RIGHT_LOSSES:
+        if bool(torch.isclose(value, variants[name], rtol=1e-4, atol=1e-6)):
+            return
     for name, text in advice.items():
         if name in variants and bool(torch.isclose(value, variants[name], rtol=1e-4, atol=1e-6)):
             raise Mistake(f"{what}: {text}.")
@@ -217,12 +219,18 @@ def _loss_mistake(
     )
 
 
+# Both are right: the mean over every number, and the papers' squared norm of each example's error averaged over
+# the batch (Ho et al., 2020, eq. 14; Lipman et al., 2023, eq. 23). They differ by the constant number of
+# coordinates per example, so they have the same minimiser and, with Adam, train the same way.
+RIGHT_LOSSES = ("right", "per_example_sum")
+
+
 def _squared_error_variants(out: torch.Tensor, target: torch.Tensor, others: Dict[str, torch.Tensor]):
     out = out.double()
     variants = {
         "right": F.mse_loss(out, target),
-        "sum": F.mse_loss(out, target, reduction="sum"),
         "per_example_sum": (out - target).pow(2).reshape(len(out), -1).sum(1).mean(),
+        "sum": F.mse_loss(out, target, reduction="sum"),
         "l1": F.l1_loss(out, target),
     }
     for name, other in others.items():
@@ -231,9 +239,9 @@ def _squared_error_variants(out: torch.Tensor, target: torch.Tensor, others: Dic
 
 
 SQUARED_ERROR_ADVICE = {
-    "sum": "you summed the squared errors; average them (F.mse_loss's default reduction='mean')",
-    "per_example_sum": "you summed over each example's coordinates, then averaged over the batch; average over "
-    "everything (F.mse_loss(prediction, target))",
+    "sum": "you summed the squared errors over the batch too, so the loss (and its gradient) grows with the batch "
+    "size; average over the examples: F.mse_loss(prediction, target), or the squared error summed over each "
+    "example's coordinates and then averaged over the batch",
     "l1": "that is the mean ABSOLUTE error; the loss is the mean SQUARED error, F.mse_loss",
 }
 
