@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -227,7 +229,6 @@ def make_penalty(alpha=_alpha, point="mix", create_graph=True, requires_grad=Tru
         ({"shape": "none"}, "square is missing"),
         ({"shape": "abs"}, "not the absolute value"),
         ({"shape": "squared_norm"}, "squared norm"),
-        ({"shape": "one_sided"}, "one-sided"),
         ({"reduction": "sum"}, "summed"),
         ({"use_weight": False}, "weight λ is missing"),
         ({"use_weight": "fixed"}, "fixed 10"),
@@ -249,7 +250,6 @@ def make_penalty(alpha=_alpha, point="mix", create_graph=True, requires_grad=Tru
         "no-square",
         "abs",
         "squared-norm",
-        "one-sided",
         "sum",
         "no-weight",
         "fixed-weight",
@@ -261,6 +261,28 @@ def test_gradient_penalty_mistakes(options, diagnosis):
 
 def test_make_penalty_defaults_are_right():  # the mistakes above differ from the right answer in one option only
     assert check.gradient_penalty(make_penalty()).passed
+
+
+def test_one_sided_penalty_passes_and_is_named():
+    for answer in (make_penalty(shape="one_sided"), functools.partial(wgan.gradient_penalty, one_sided=True)):
+        result = check.gradient_penalty(answer)
+        assert result.passed
+        assert "one-sided" in result.message and "Petzka" in result.message
+    two_sided = check.gradient_penalty(make_penalty())
+    assert "Petzka" not in two_sided.message  # the two-sided answer is not renamed
+
+
+@pytest.mark.parametrize(
+    "options, diagnosis",
+    [
+        ({"use_weight": "fixed"}, "fixed 10"),
+        ({"create_graph": False}, "create_graph=True"),
+        ({"alpha": lambda real: torch.rand(1)}, "same α"),
+    ],
+    ids=["fixed-weight", "no-create-graph", "one-alpha"],
+)
+def test_one_sided_penalty_mistakes_are_still_named(options, diagnosis):
+    assert diagnosis in feedback(check.gradient_penalty, make_penalty(shape="one_sided", **options))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -280,6 +302,18 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic_and_reaches_the_weight
     assert float(penalty.detach()) == pytest.approx(10.0)
     penalty.backward()
     assert torch.allclose(critic.weight.grad, 20 * torch.tensor([[0.6, 0.0, 0.8]]))
+
+
+def test_one_sided_penalty_ignores_slopes_below_one():
+    critic = torch.nn.Linear(3, 1)
+    real, fake = torch.randn(8, 3), torch.randn(8, 3)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[0.3, 0.0, 0.4]]))  # ‖∇f‖ = 0.5 everywhere
+    assert float(wgan.gradient_penalty(critic, real, fake).detach()) == pytest.approx(2.5)  # λ (0.5 − 1)²
+    assert float(wgan.gradient_penalty(critic, real, fake, one_sided=True).detach()) == pytest.approx(0.0)
+    with torch.no_grad():
+        critic.weight.mul_(4)  # ‖∇f‖ = 2: both forms give λ (2 − 1)²
+    assert float(wgan.gradient_penalty(critic, real, fake, one_sided=True).detach()) == pytest.approx(10.0)
 
 
 def test_train_step_runs_n_critic_steps_and_clips():

@@ -4,6 +4,7 @@
 06.2 ``critic_loss(real_scores, fake_scores)``      E[f(fake)] − E[f(real)]
 06.3 ``wgan_generator_loss(fake_scores)``           −E[f(G(z))]
 06.4 ``gradient_penalty(critic, real, fake, weight=10.0)``  λ·mean (‖∇f(x̂)‖₂ − 1)², x̂ = αx + (1 − α)x̃
+     (the one-sided λ·mean max(0, ‖∇f(x̂)‖₂ − 1)² of Petzka et al., 2018, is accepted too, and named)
 
 The mistakes they name: for W1, pairing the samples unsorted (or only one sorted, or sorted in opposite orders),
 the difference of the means, squares (W2), a sum or a maximum instead of the mean, torch.sort's (values, indices)
@@ -11,7 +12,7 @@ pair; for the losses, the sign, lesson 04's BCE, a sigmoid on the scores, a sum,
 penalty, one α for the whole batch, α from a normal, one α per number instead of per example, the gradient taken
 at the real or fake points, x̂ not requiring gradients, forgetting ``create_graph=True``, the norm over the whole
 batch instead of per example, the norm over the channels only, the gradient of the mean score, the square
-missing, the squared norm, a one-sided penalty, a sum over the batch, the weight λ missing or ignored.
+missing, the squared norm, a sum over the batch, the weight λ missing or ignored.
 """
 
 from __future__ import annotations
@@ -329,8 +330,6 @@ PENALTY_ADVICE = {
     "no_square": "the square is missing: (‖g‖ − 1)², so that norms above AND below 1 are penalised",
     "abs": "use the square (‖g‖ − 1)², not the absolute value (Gulrajani et al., 2017)",
     "squared_norm": "you used the squared norm ‖g‖²; take the norm itself: (‖g‖₂ − 1)²",
-    "one_sided": "this is the one-sided penalty (only norms above 1 are penalised). The lesson's penalty is "
-    "two-sided: (‖g‖ − 1)² for every x̂",
     "sum": "you summed over the batch; average instead: ((norms − 1) ** 2).mean()",
 }
 
@@ -407,6 +406,18 @@ def _check_alpha(x_hat: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) ->
         )
 
 
+ONE_SIDED_NOTE = (
+    "You wrote the one-sided penalty, λ·mean max(0, ‖∇f(x̂)‖ − 1)²: the published variant of Petzka et al. "
+    "(2018), which penalises only breaches of the constraint ‖∇f‖ ≤ 1. It is accepted; the lesson's answer key is "
+    "Gulrajani et al.'s two-sided (‖∇f(x̂)‖ − 1)², which also pushes slopes below 1 up to 1."
+)
+
+
+def _penalty_terms(norms: torch.Tensor, form: str) -> torch.Tensor:
+    """(‖g‖ − 1)² per example for the two-sided penalty ("right"), max(0, ‖g‖ − 1)² for the one-sided one."""
+    return F.relu(norms - 1) ** 2 if form == "one_sided" else (norms - 1) ** 2
+
+
 def _parameter_grads(critic: nn.Module) -> torch.Tensor:
     return torch.cat(
         [(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in critic.parameters()]
@@ -419,6 +430,7 @@ def gradient_penalty(fn) -> str:
     what = "gradient_penalty(critic, real, fake)"
     generator = torch.Generator().manual_seed(0)
     n = 48
+    forms = set()  # "right" (two-sided) or "one_sided", per case
     for shape in ((2,), (1, 3, 3)):  # points, then tiny 1-channel "images"
         features = int(torch.tensor(shape).prod())
         real = 1 + 0.2 * torch.rand(n, *shape, generator=generator)
@@ -432,7 +444,13 @@ def gradient_penalty(fn) -> str:
         x_hat = _interpolates(critic, real, fake)
         _check_alpha(x_hat, real, fake)
         variants = penalty_variants(critic, x_hat, 10.0)
-        _match(value, variants, PENALTY_ADVICE, what)
+        # On the points the test critic's slopes at x̂ lie on both sides of 1, so the two forms differ there; on the
+        # images every slope is above 1 and they agree.
+        one_sided = _isclose(value, variants["one_sided"]) and not _isclose(value, variants["right"])
+        form = "one_sided" if one_sided else "right"
+        if form == "right":
+            _match(value, variants, PENALTY_ADVICE, what)
+        forms.add(form)
         if not isinstance(penalty, torch.Tensor) or not penalty.requires_grad:
             raise Mistake(
                 f"{what} has the right value but no gradient reaches the critic's weights: did you forget "
@@ -445,7 +463,7 @@ def gradient_penalty(fn) -> str:
         reference = _RecordingCritic(features)
         x = x_hat.detach().requires_grad_(True)
         (grads,) = torch.autograd.grad(reference(x).sum(), x, create_graph=True)
-        (10.0 * ((grads.flatten(1).norm(2, dim=1) - 1) ** 2).mean()).backward()
+        (10.0 * _penalty_terms(grads.flatten(1).norm(2, dim=1), form).mean()).backward()
         if not torch.allclose(got, _parameter_grads(reference), atol=1e-5, rtol=1e-4):
             raise Mistake(f"{what} has the right value, but its gradient with respect to the critic's weights is not "
                           "the penalty's: compute it from torch.autograd.grad(..., create_graph=True) at x̂.")  # fmt: skip
@@ -453,12 +471,17 @@ def gradient_penalty(fn) -> str:
         penalty = _call_penalty(fn, critic, real.clone(), fake.clone(), weight=1.0, what=what)
         value = _number(penalty, f"{what[:-1]}, weight=1.0)")
         x_hat = _interpolates(critic, real, fake)
-        right = penalty_variants(critic, x_hat, 1.0)["right"]
+        right = penalty_variants(critic, x_hat, 1.0)[form]
         if not _isclose(value, right):
             if _isclose(value, 10 * right):
                 raise Mistake("with weight=1.0 the penalty is still 10 times too big: use the weight argument "
                               "instead of a fixed 10.")  # fmt: skip
             raise Mistake(f"with weight=1.0 the penalty is {float(value):.5f}; expected {float(right):.5f}.")
+    if "one_sided" in forms:
+        return (
+            "one α ~ U[0, 1] per example, the gradient at x̂ with create_graph=True, one norm per example, "
+            f"λ·mean max(0, ‖∇f(x̂)‖ − 1)²; for points and for images. {ONE_SIDED_NOTE}"
+        )
     return (
         "one α ~ U[0, 1] per example, the gradient at x̂ with create_graph=True, one norm per example, "
         "λ·mean (‖∇f(x̂)‖ − 1)²; for points and for images."

@@ -14,8 +14,9 @@ Per generator step the critic takes ``n_critic`` steps (5) on fresh real minibat
 The critic must stay (close to) 1-Lipschitz. Two controls are here: **weight clipping** (Arjovsky et al., 2017:
 clamp every weight to [−c, c] after each critic step) and the **gradient penalty** (Gulrajani et al., 2017:
 λ·E[(‖∇f(x̂)‖₂ − 1)²] at points x̂ = αx + (1 − α)G(z) on straight lines between real and fake examples, α ~ U[0, 1]
-drawn per example, λ = 10). The third common one, spectral normalization (Miyato et al., 2018), is a
-reparametrization of the critic's layers (``spectral_normalize``), so it needs neither.
+drawn per example, λ = 10; or its one-sided form, which penalises only slopes above 1: Petzka et al., 2018).
+The third common one, spectral normalization (Miyato et al., 2018), is a reparametrization of the critic's
+layers (``spectral_normalize``), so it needs neither.
 
 ``train_step`` (the answer key of the lesson) does one generator step; ``train_wgan`` hands it to lesson 04's
 ``gan.train_gan`` (the course's one loop), whose batches hold ``n_critic`` minibatches each.
@@ -103,16 +104,26 @@ def gradient_norms(critic: nn.Module, points: torch.Tensor, create_graph: bool =
 
 
 def gradient_penalty(
-    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, weight: float = GP_WEIGHT
+    critic: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    weight: float = GP_WEIGHT,
+    one_sided: bool = False,
 ) -> torch.Tensor:
     """λ · mean over x̂ of (‖∇f(x̂)‖₂ − 1)², at x̂ between real and fake examples (Gulrajani et al., 2017).
+
+    With ``one_sided=True``: λ · mean of max(0, ‖∇f(x̂)‖₂ − 1)², which penalises only slopes above 1, that is,
+    only breaches of the constraint ‖∇f‖ ≤ 1 (Petzka et al., 2018). The two-sided penalty also pushes slopes
+    below 1 up to 1; the optimal critic has slope 1 on the segments between *optimally coupled* real and fake
+    points, but x̂ here lies between independently drawn pairs, where it may be flatter.
 
     ``create_graph=True`` keeps the gradient itself differentiable, so that the penalty's backward reaches the
     critic's weights. The sum of the scores has, for each x̂, the gradient of that x̂'s own score (the examples do
     not interact in a critic without batch norm).
     """
     norms = gradient_norms(critic, interpolate(real, fake.detach()), create_graph=True)
-    return weight * ((norms - 1) ** 2).mean()
+    excess = (norms - 1).clamp(min=0) if one_sided else norms - 1
+    return weight * (excess**2).mean()
 
 
 def clip_weights(critic: nn.Module, clip: float) -> None:
