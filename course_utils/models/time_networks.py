@@ -10,7 +10,8 @@ lessons' models use the networks of this module and the loop ``train_time_model`
 - ``TimeMLP``: for 2-D points, [x, embedding(t)] → hidden layers → 2 numbers;
 - ``SmallUNet``: for 28×28 images, a U-Net (Ronneberger et al., 2015) with residual blocks (He et al., 2016)
   that each add the time embedding: 28×28 → 14×14 → 7×7 and back, with skip connections at each size;
-- ``train_time_model``: hands "loss = loss_fn(model, batch); step the optimizer" to the course's loop ``fit``.
+- ``train_time_model``: hands "loss = loss_fn(model, batch); step the optimizer" to the course's loop ``fit``,
+  and can keep a moving average of the weights (``average_decay``), the copy diffusion models sample from.
 
 ``time_scale`` says what t is: 1 for integer diffusion steps 0…999, 1000 for flow times in [0, 1] (so both
 cover the same range of the embedding's frequencies).
@@ -25,6 +26,7 @@ from typing import Callable, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..batches import TensorBatches
 from ..errors import ShapeError
@@ -163,8 +165,10 @@ def regression_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     loss_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor],
+    averaged: Optional[AveragedModel] = None,
 ):
-    """The training step of lesson 09: loss = loss_fn(model, batch), backward, one optimizer step.
+    """The training step of lesson 09: loss = loss_fn(model, batch), backward, one optimizer step, and then the
+    moving average of the weights, when there is one (``averaged``).
 
     Returns ``step(batch)`` for ``course_utils.training.fit``."""
 
@@ -173,6 +177,8 @@ def regression_step(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         return {"loss": loss}
 
     return step
@@ -194,22 +200,35 @@ def train_time_model(
     desc: str = "training",
     show_progress: bool = True,
     clock: Callable[[], float] = time.perf_counter,
+    average_decay: Optional[float] = None,
 ) -> History:
     """Train ``model`` on ``data`` by minimising ``loss_fn(model, batch)`` (Adam, the course's warm-up + cosine).
 
     ``loss_fn`` is the lesson's loss, e.g. ``diffusion.epsilon_loss`` with its schedule bound in, or
     ``flow_matching.flow_matching_loss``. Budget: ``steps`` and/or ``seconds`` of training time on ``clock``.
     Returns the ``History`` (its ``loss`` series, ``seconds``, ``steps_done``).
+
+    ``average_decay``: also keep an exponential moving average of the weights, updated after every step (average
+    ← decay · average + (1 − decay) · weights; 0.995 averages over roughly the last 200 steps), and return it as
+    ``history.averaged``, a network like ``model`` in eval mode. It is the same average as lesson 05's and 06's
+    (``gan.train_gan``'s ``average_decay``: torch's ``AveragedModel``); diffusion models sample from it (Ho et al.,
+    2020, kept one with decay 0.9999 over their 800,000 steps).
     """
+    if average_decay is not None and not 0 < average_decay < 1:
+        raise ValueError(f"average_decay must be between 0 and 1 (e.g. 0.995), got {average_decay!r}.")
     device = next(model.parameters()).device
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     batches = TensorBatches(data, batch_size=batch_size, device=device, drop_last=True, seed=seed)
     if len(batches) == 0:
         raise ShapeError(f"Need at least batch_size={batch_size} examples to train, got {len(data)}.")
+    averaged = None
+    if average_decay is not None:
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(average_decay), use_buffers=True)
 
-    history = fit(regression_step(model, optimizer, loss_fn), batches, steps=steps, seconds=seconds, optimizers=[optimizer], schedule=warmup_cosine,
-                  log_every=log_every, every=every, view=live, view_samples=view_samples, desc=desc,
-                  show_progress=show_progress, clock=clock)  # fmt: skip
+    history = fit(regression_step(model, optimizer, loss_fn, averaged), batches, steps=steps, seconds=seconds,
+                  optimizers=[optimizer], schedule=warmup_cosine, log_every=log_every, every=every, view=live,
+                  view_samples=view_samples, desc=desc, show_progress=show_progress, clock=clock)  # fmt: skip
     model.eval()
+    history.averaged = averaged.module.eval() if averaged is not None else None
     return history
