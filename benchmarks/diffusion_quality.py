@@ -14,8 +14,15 @@
    judged by the course classifier (``course_utils.judge``): Fréchet distance to the test set in its 128 features
    beside the real-vs-real floor (not Inception's features: never compare with papers' FIDs), the entropy of the
    class histogram / log 10, the share classified confidently, classes produced. The Fréchet distance at N = 1,000
-   is also given for fewer sampling steps (quality vs steps). Target (issue 19): entropy ≥ 0.95 and a Fréchet
-   distance no worse than lesson 04's MLP GAN (``benchmarks/results/gan_quality.json``, same judge, same N).
+   is also given for fewer sampling steps (quality vs steps), for ``--sampling-seeds`` different noise batches
+   (their spread says how much of a difference between step counts is the luck of the noise). Target (issue
+   19): entropy ≥ 0.95 and a Fréchet distance no worse than lesson 04's MLP GAN
+   (``benchmarks/results/gan_quality.json``, same judge, same N).
+
+Weight averaging: every model (ring and images) also keeps an exponential moving average of its weights
+(``--average-decay``, 0.995 by default: about the last 200 steps; ``train_time_model``'s ``average_decay``, the
+same average as ``gan.train_gan``'s), and both the last weights and the average are judged the same way, from
+the same run. The averaged image models are the ones saved (``--average-decay 0`` turns averaging off).
 3. Sampling cost per 1,000 images: one network evaluation on a batch of 1,000 timed (the best of 3), and the
    cost of k steps = k evaluations; one k measured end to end as a check. DDPM's T = 1,000 steps is computed
    from the same per-evaluation time (it would take that long; it is not run on 1,000 images). Lesson 04's
@@ -24,8 +31,8 @@
 Training time is *compute* time on a CPU (this process's CPU time / threads: wall-clock time on an idle machine,
 but other programs cannot eat the budget); wall-clock time and the 1-minute load average (start, during, end) are
 recorded, and "alone" says whether the load stayed below the threads this process uses plus one half. The
-models are saved to ``checkpoint_dir()`` as ``diffusion-fashion-mnist.pt`` and ``flow-fashion-mnist.pt``, which
-lesson 09's notebook shows when present. Writes ``benchmarks/results/diffusion_quality.json``. The image settings
+models are saved to ``checkpoint_dir()`` as ``diffusion-fashion-mnist.pt`` and ``flow-fashion-mnist.pt`` (the
+averaged weights; the last ones beside them as ``…-last.pt``), which lesson 09's notebook shows when present. Writes ``benchmarks/results/diffusion_quality.json``. The image settings
 (batch 64, Adam 1e-3 with the course's warm-up + cosine, channels 16/32/64, chosen for speed on 2 CPU cores from
 timings of one training step) were fixed before any image run and not tuned on any split; the ring settings
 (12,000 steps, batch 256, Adam 2e-3) come from two exploratory ring runs (3,000 steps at 1e-3 covered 4/8 modes).
@@ -35,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -66,8 +74,28 @@ def ring_report(points: torch.Tensor) -> dict:
     }
 
 
-def ring_part(steps: int, seed: int) -> dict:
-    """Both models on the ring, one thread (tiny networks run fastest so), on the CPU."""
+def ring_samples(name: str, model, schedule, seed: int) -> dict:
+    """The ring figures of one model: DDPM 1,000 and DDIM 50 steps (diffusion) or Euler 10 / 50 / 100 (flow), each
+    on the same 2,000 noise points (``seed``)."""
+
+    def noise() -> torch.Generator:
+        return torch.Generator().manual_seed(seed)
+
+    if name == "diffusion":
+        samples = {
+            "ddpm_1000": diffusion.ddpm_sample(model, (2000, 2), schedule, generator=noise()),
+            "ddim_50": diffusion.ddim_sample(model, (2000, 2), schedule, 50, generator=noise()),
+        }
+    else:
+        samples = {
+            f"euler_{k}": flow_matching.sample(model, (2000, 2), k, generator=noise()) for k in (10, 50, 100)
+        }
+    return {k: ring_report(p) for k, p in samples.items()}
+
+
+def ring_part(steps: int, seed: int, average_decay) -> dict:
+    """Both models on the ring, one thread (tiny networks run fastest so), on the CPU; the last weights and, with
+    ``average_decay``, their moving average, each judged on the same noise."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -82,29 +110,57 @@ def ring_part(steps: int, seed: int) -> dict:
             torch.manual_seed(seed)
             model = TimeMLP(time_scale=time_scale)
             history = train_time_model(model, data, loss, steps=steps, batch_size=256, lr=2e-3, seed=seed,
-                                       show_progress=False, clock=time.process_time)  # fmt: skip
+                                       show_progress=False, clock=time.process_time,
+                                       average_decay=average_decay)  # fmt: skip
 
-            def noise() -> torch.Generator:
-                return torch.Generator().manual_seed(seed + 1)
-
-            if name == "diffusion":
-                samples = {
-                    "ddpm_1000": diffusion.ddpm_sample(model, (2000, 2), schedule, generator=noise()),
-                    "ddim_50": diffusion.ddim_sample(model, (2000, 2), schedule, 50, generator=noise()),
-                }
-            else:
-                samples = {
-                    f"euler_{k}": flow_matching.sample(model, (2000, 2), k, generator=noise())
-                    for k in (10, 50, 100)
-                }
             out[name] = {"train_cpu_seconds": round(history.seconds, 1), "steps": history.steps_done,
-                         "samples": {k: ring_report(p) for k, p in samples.items()}}  # fmt: skip
-            print(
-                f"Ring, {name}: {history.steps_done} steps in {history.seconds:.1f} s of CPU; {out[name]['samples']}"
-            )
+                         "samples": ring_samples(name, model, schedule, seed + 1)}  # fmt: skip
+            if history.averaged is not None:
+                out[name]["samples_averaged"] = ring_samples(name, history.averaged, schedule, seed + 1)
+            print(f"Ring, {name}: {history.steps_done} steps in {history.seconds:.1f} s of CPU; last weights "
+                  f"{out[name]['samples']}; averaged {out[name].get('samples_averaged')}")  # fmt: skip
         return out
     finally:
         torch.set_num_threads(threads)
+
+
+def judge_weights(draw, classifier, args, fewer) -> dict:
+    """The judge's figures for one set of weights: ``args.samples`` images with ``args.sample_steps`` steps (noise
+    seed ``args.seed + 1``), and the Fréchet distance at N = 1,000 for each step count and each sampling seed.
+
+    ``frechet_n1000_by_sampling_steps`` holds the first seed's figure (the same noise for every step count);
+    ``…_by_seed`` every seed's, with their mean and standard deviation when there are several."""
+    samples = draw(args.samples, args.sample_steps, args.seed + 1)
+    verdict = judge_samples(samples, model=classifier)
+    frechet = [
+        frechet_to_test(samples[:n], model=classifier)
+        for n in sorted({min(1000, args.samples), args.samples})
+    ]
+    by_seed = {}
+    for k in sorted({*fewer, args.sample_steps}):
+        values = []
+        for j in range(args.sampling_seeds):
+            if k == args.sample_steps and j == 0 and args.samples >= 1000:
+                values.append(frechet[0]["frechet"])  # the same 1,000 images as the judged ones
+            else:
+                values.append(frechet_to_test(draw(1000, k, args.seed + 1 + j), model=classifier)["frechet"])
+        by_seed[k] = values
+    record = {
+        "judge": {
+            k: verdict[k] for k in ("confident_share", "entropy_ratio", "classes_produced", "class_counts")
+        },
+        "frechet": [
+            {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()} for row in frechet
+        ],
+        "frechet_n1000_by_sampling_steps": {k: round(v[0], 3) for k, v in by_seed.items()},
+    }
+    if args.sampling_seeds > 1:
+        record["frechet_n1000_by_sampling_steps_by_seed"] = {
+            k: {"seeds": [round(x, 3) for x in v], "mean": round(statistics.mean(v), 3),
+                "sd": round(statistics.stdev(v), 3)}
+            for k, v in by_seed.items()
+        }  # fmt: skip
+    return record
 
 
 def time_per_evaluation(model, device, t_value, batch: int = 1000, repeats: int = 3) -> float:
@@ -131,6 +187,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--fewer-steps", default="10,25", help="steps at which the Fréchet distance (N = 1,000) "
                         "is also measured")  # fmt: skip
+    parser.add_argument("--sampling-seeds", type=int, default=1, help="noise batches for each step count's "
+                        "Fréchet distance (N = 1,000): their spread is the noise's share of a difference")  # fmt: skip
+    parser.add_argument("--average-decay", type=float, default=0.995, help="decay of the moving average of the "
+                        "weights (0: none); the last and the averaged weights are both judged")  # fmt: skip
     parser.add_argument("--ring-steps", type=int, default=12_000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -147,6 +207,9 @@ def main(argv=None) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not models or any(m not in ("diffusion", "flow_matching") for m in models):
         parser.error(f"--models takes diffusion, flow_matching or both, comma-separated; got {args.models!r}")
+    if args.sampling_seeds < 1:
+        parser.error(f"--sampling-seeds must be at least 1, got {args.sampling_seeds}")
+    average_decay = args.average_decay or None  # 0: no average
     loads = [load_average()]
     seed_everything(args.seed)
     device = get_device()
@@ -155,7 +218,7 @@ def main(argv=None) -> int:
     figures = {"settings": vars(args), "note": args.note}
 
     if not args.skip_ring:
-        figures["ring"] = ring_part(args.ring_steps, args.seed)
+        figures["ring"] = ring_part(args.ring_steps, args.seed, average_decay)
         loads.append(load_average())
 
     clock = compute_clock(device)
@@ -202,28 +265,30 @@ def main(argv=None) -> int:
         wall = time.perf_counter()
         history = train_time_model(model, data, loss, seconds=args.minutes * 60, batch_size=args.batch_size,
                                    lr=args.lr, seed=args.seed, log_every=100, every=[(500, note_load)],
-                                   desc=kind, clock=clock)  # fmt: skip
+                                   desc=kind, clock=clock, average_decay=average_decay)  # fmt: skip
         train_wall = time.perf_counter() - wall
         last = sum(history["loss"][-5:]) / len(history["loss"][-5:])
         print(f"{history.steps_done:,} steps in {history.seconds:.0f} s of compute ({train_wall:.0f} s wall); "
               f"loss over the last 500 steps {last:.4f}")  # fmt: skip
-        save_checkpoint(model, checkpoint_dir() / f"{'diffusion' if kind == 'diffusion' else 'flow'}-fashion-mnist.pt",
-                        dataset="fashion-mnist", kind=kind, steps=history.steps_done,
-                        compute_seconds=round(history.seconds, 1), minutes=args.minutes, note=args.note)  # fmt: skip
-        draw = load_sampler(kind, model)
-        samples = draw(args.samples, args.sample_steps, args.seed + 1)
-        verdict = judge_samples(samples, model=classifier)
-        frechet = [
-            frechet_to_test(samples[:n], model=classifier)
-            for n in sorted({min(1000, args.samples), args.samples})
-        ]
-        by_steps = {args.sample_steps: round(frechet[0]["frechet"], 3)}
-        for k in fewer:
-            by_steps[k] = round(frechet_to_test(draw(1000, k, args.seed + 1), model=classifier)["frechet"], 3)
+        weights = {"last": model}
+        if history.averaged is not None:
+            weights["averaged"] = history.averaged
+        name = f"{'diffusion' if kind == 'diffusion' else 'flow'}-fashion-mnist"
+        for which, net in weights.items():
+            # the averaged weights (when kept) under the plain name: the ones the lesson and the league sample from
+            suffix = "-last" if which == "last" and len(weights) > 1 else ""
+            save_checkpoint(net, checkpoint_dir() / f"{name}{suffix}.pt", dataset="fashion-mnist", kind=kind,
+                            weights=which, average_decay=average_decay, steps=history.steps_done,
+                            compute_seconds=round(history.seconds, 1), minutes=args.minutes, note=args.note)  # fmt: skip
+        judged = {
+            which: judge_weights(load_sampler(kind, net), classifier, args, fewer)
+            for which, net in weights.items()
+        }
+        shown = "averaged" if "averaged" in judged else "last"
         per_eval = time_per_evaluation(model, device, 500 if kind == "diffusion" else 0.5)
         measured_steps = 10
         start = time.perf_counter()
-        draw(1000, measured_steps, args.seed + 2)
+        load_sampler(kind, model)(1000, measured_steps, args.seed + 2)
         measured = time.perf_counter() - start
         figures["fashion_mnist"][kind] = {
             "parameters": parameter_count(model),
@@ -232,16 +297,14 @@ def main(argv=None) -> int:
             "train_compute_seconds": round(history.seconds, 1),
             "train_wall_seconds": round(train_wall, 1),
             "loss_last_500_steps": round(last, 5),
+            "average_decay": average_decay,
             "sampler": ("DDIM (eta = 0)" if kind == "diffusion" else "Euler")
             + f", {args.sample_steps} steps",
-            "judge": {
-                k: verdict[k]
-                for k in ("confident_share", "entropy_ratio", "classes_produced", "class_counts")
-            },
-            "frechet": [
-                {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()} for row in frechet
-            ],
-            "frechet_n1000_by_sampling_steps": dict(sorted(by_steps.items())),
+            # judge, frechet and frechet_n1000_by_sampling_steps: the saved weights' ("weights"); every
+            # weights' figures, the same way and on the same noise, under "by_weights"
+            "weights": shown,
+            **{k: judged[shown][k] for k in ("judge", "frechet", "frechet_n1000_by_sampling_steps")},
+            "by_weights": judged,
             "seconds_per_evaluation_1000_images": round(per_eval, 3),
             f"seconds_1000_images_{measured_steps}_steps_measured": round(measured, 2),
             "seconds_1000_images_by_steps_computed": {
@@ -249,9 +312,8 @@ def main(argv=None) -> int:
                 for k in sorted({1, 10, 25, 50, 100, 1000, *fewer, args.sample_steps})
             },
         }
-        print(
-            json.dumps({k: v for k, v in figures["fashion_mnist"][kind].items() if k != "config"}, indent=1)
-        )
+        print(json.dumps({k: v for k, v in figures["fashion_mnist"][kind].items()
+                          if k not in ("config", "judge", "frechet", "frechet_n1000_by_sampling_steps")}, indent=1))  # fmt: skip
         loads.append(load_average())
 
     gan, _ = image_gan()
