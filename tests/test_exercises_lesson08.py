@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from course_utils import check
-from course_utils.exercises import ExerciseFailed
+from course_utils.exercises import CHECKERS, ExerciseFailed
 from course_utils.exercises.lesson08 import QUESTIONS
 from course_utils.metrics import frechet_distance as course_frechet
 
@@ -64,6 +64,21 @@ def test_reference_answers_pass():
     assert check.knn_precision_recall(knn_pr).passed
     assert check.memorization_ratio(memorization).passed
     assert check.league_answers(lambda: dict(RIGHT)).passed
+
+
+def test_shares_computed_in_float32_pass():
+    def knn_float32(real, fake, k):  # kthvalue for the radii, and the share as a float32 mean
+        def share(queries, centers):
+            radii = torch.cdist(centers, centers).kthvalue(k + 1, dim=1).values
+            return (torch.cdist(queries, centers) <= radii).any(dim=1).float().mean().item()
+
+        return share(fake, real), share(real, fake)
+
+    assert check.knn_precision_recall(knn_float32).passed
+
+
+def test_league_answers_is_ungraded_practice():
+    assert CHECKERS["08.5"].practice and CHECKERS["08.5"].points == 0
 
 
 def test_other_right_answers_pass():

@@ -243,10 +243,12 @@ def knn_precision_recall(fn) -> str:
             )
         got = tuple(_as_number(v, what) for v in result)
         variants = knn_variants(real, fake, k)
-        if all(math.isclose(g, e, abs_tol=1e-9) for g, e in zip(got, variants["right"])):
+        # Shares of at most 40 points are multiples of 1/40 or 1/30: 1e-6 tells them apart and lets a share
+        # computed in float32 (.float().mean()) through.
+        if all(math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, variants["right"])):
             continue
         for name, text in KNN_ADVICE.items():
-            if all(math.isclose(g, e, abs_tol=1e-9) for g, e in zip(got, variants[name])):
+            if all(math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, variants[name])):
                 raise Mistake(f"{what}: {text}.")
         expected = variants["right"]
         raise Mistake(

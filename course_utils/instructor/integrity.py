@@ -380,8 +380,10 @@ class AnswerKeyAudit:
 
     def _read(self, real: types.ModuleType, name: str, value, frame):
         """What a stand-in returns for ``real.name`` read from ``frame``; notes the read if it is the learner's."""
+        if isinstance(value, _Watched):
+            return value  # a package handing out its submodule: using it is what counts
         if isinstance(value, types.ModuleType) and id(value) in self._stubs:
-            return self._stubs[id(value)]  # a package handing out its submodule: using it is what counts
+            return self._stubs[id(value)]
         if name not in PASS_THROUGH:
             origin = self._learner_origin(frame)
             if origin is not False:
