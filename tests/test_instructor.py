@@ -6,12 +6,14 @@ Small synthetic notebooks (built here) exercise every rule; every real lesson no
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course_utils import meta
@@ -20,7 +22,9 @@ from course_utils.instructor import __main__ as cli
 from course_utils.instructor.catalog import sync_guide
 from course_utils.instructor.grading import FAILED, PASSED, ExerciseGrade, GradeReport, grade_notebook
 from course_utils.instructor.layout import (
+    BEGIN_HIDDEN,
     BEGIN_SOLUTION,
+    END_HIDDEN,
     END_SOLUTION,
     LayoutError,
     find_exercises,
@@ -314,6 +318,105 @@ def test_lesson_exercise_cells_carry_nbgrader_metadata(path):
     assert find_exercises(nb)[1] == [], f"{path.name}: exercise layout problems"
     missing = tag_notebook(nb, path.name)
     assert not missing, "Run `python -m course_utils.instructor sync`:\n" + "\n".join(missing)
+
+
+def hidden_regions(nb: nbformat.NotebookNode):
+    """(exercise id, source) of every hidden-test region in the check cells of a notebook."""
+    for exercise in find_exercises(nb)[0]:
+        source = nb.cells[exercise.check_index].source
+        if BEGIN_HIDDEN in source:
+            yield exercise.exercise_id, source.split(BEGIN_HIDDEN, 1)[1].split(END_HIDDEN, 1)[0]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_every_lesson_has_a_hidden_test_whose_every_assert_says_what_is_wrong(path):
+    """The message of a failed hidden test is the learner's feedback: an assert without one says nothing."""
+    regions = list(hidden_regions(read_notebook(path)))
+    assert regions, f"{path.name}: no check cell has a hidden test"
+    for exercise_id, region in regions:
+        tree = ast.parse(region)
+        asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        assert asserts, f"{path.name}, {exercise_id}: a hidden test without an assert"
+        silent = [node.lineno for node in asserts if node.msg is None]
+        assert not silent, (
+            f"{path.name}, {exercise_id}: asserts without a message (lines {silent} of the region)"
+        )
+
+
+class _NoChecker:
+    """Stands in for ``check`` so that a check cell runs its hidden tests alone."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+# For each hidden test written to catch an answer the visible checker lets through: that answer, and the phrase
+# its failure must say.
+HIDDEN_TEST_TARGETS = {
+    "05.1": (
+        "def transposed_output_size(size, kernel, stride, padding):\n"
+        "    return (size - 1) * stride - 2 * padding + kernel",
+        "with stride=1 and padding=0 as defaults",
+    ),
+    "05.3": (
+        "def down_block(in_channels, out_channels, batch_norm=False):\n"
+        "    norm = [nn.BatchNorm2d(out_channels)] if batch_norm else []\n"
+        "    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 4, 2, 1), *norm, nn.LeakyReLU(0.2))",
+        "keep batch_norm=True as its default",
+    ),
+    "06.2": (
+        "def critic_loss(real_scores, fake_scores):\n    return (fake_scores - real_scores).mean()",
+        "differ in size",
+    ),
+    "07.1": (
+        "def generator_input(z, labels, num_classes=10):\n"
+        "    return torch.cat([z, F.one_hot(labels, num_classes).float()], dim=1)",
+        "keeps z's dtype",
+    ),
+    "08.2": (
+        "def frechet_distance(features_a, features_b):\n"
+        "    cov_a, cov_b = torch.cov(features_a.T), torch.cov(features_b.T)\n"
+        "    root_a = matrix_sqrt(cov_a)\n"
+        "    trace_root = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).sqrt().sum()\n"
+        "    mean_term = ((features_a.mean(0) - features_b.mean(0)) ** 2).sum()\n"
+        "    return mean_term + cov_a.trace() + cov_b.trace() - 2 * trace_root",
+        "clamp them at 0",
+    ),
+    "09.2": (
+        "def epsilon_loss(model, x0, alpha_bars):\n"
+        "    t = torch.randint(0, len(alpha_bars), (len(x0),))\n"
+        "    noise = torch.randn_like(x0)\n"
+        "    a = alpha_bars[t][:, None]\n"
+        "    return F.mse_loss(model(a.sqrt() * x0 + (1 - a).sqrt() * noise, t), noise)",
+        "must work on images",
+    ),
+    "09.4": (
+        "def flow_matching_loss(model, x1):\n"
+        "    x0, t = torch.randn_like(x1), torch.rand(len(x1))\n"
+        "    x_t = (1 - t[:, None]) * x0 + t[:, None] * x1\n"
+        "    return F.mse_loss(model(x_t, t), x1 - x0)",
+        "must work on images",
+    ),
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(HIDDEN_TEST_TARGETS))
+def test_a_hidden_test_catches_the_answer_it_was_written_for(exercise_id):
+    """The answer passes the visible checker; its hidden test fails it with a message that says what to fix. The
+    course's own solutions of the lesson run first, as the grader supplies them."""
+    from course_utils import check
+
+    source, phrase = HIDDEN_TEST_TARGETS[exercise_id]
+    nb = read_notebook(next(p for p in LESSONS if p.name.startswith(exercise_id[:2])))
+    exercises = {e.exercise_id: e for e in find_exercises(nb)[0]}
+    namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional}
+    for earlier in sorted(e for e in exercises if e < exercise_id):
+        exec(nb.cells[exercises[earlier].solution_index].source, namespace)
+    exec(source, namespace)
+    assert getattr(check, exercises[exercise_id].checker)(namespace[exercises[exercise_id].checker]).passed
+    namespace["check"] = _NoChecker()
+    with pytest.raises(AssertionError, match=re.escape(phrase)):
+        exec(nb.cells[exercises[exercise_id].check_index].source, namespace)
 
 
 def test_instructors_guide_exercise_table_is_up_to_date():
