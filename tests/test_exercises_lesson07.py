@@ -46,15 +46,39 @@ def test_other_right_answers_pass():
 
     def steer_with_backward(z, generator, classifier, target, step_size):
         z = z.clone().requires_grad_(True)
-        classifier((generator(z) + 1) / 2)[:, target].sum().backward()
+        F.log_softmax(classifier((generator(z) + 1) / 2), dim=1)[:, target].sum().backward()
         with torch.no_grad():
             return z + step_size * z.grad
+
+    def steer_by_logsumexp(z, generator, classifier, target, step_size):  # ℓ_target − log Σ_j exp ℓ_j
+        z = z.detach().clone().requires_grad_(True)
+        logits = classifier((generator(z) + 1) / 2)
+        (grad,) = torch.autograd.grad((logits[:, target] - logits.logsumexp(dim=1)).sum(), z)
+        return (z + step_size * grad).detach()
+
+    def steer_by_cross_entropy(
+        z, generator, classifier, target, step_size
+    ):  # −CE summed: Σ_i log p(target | x_i)
+        z = z.detach().clone().requires_grad_(True)
+        logits = classifier((generator(z) + 1) / 2)
+        wanted = torch.full((len(z),), target, dtype=torch.long)
+        (grad,) = torch.autograd.grad(-F.cross_entropy(logits, wanted, reduction="sum"), z)
+        return (z + step_size * grad).detach()
+
+    def steer_by_log_of_softmax(z, generator, classifier, target, step_size):
+        z = z.detach().clone().requires_grad_(True)
+        probs = classifier((generator(z) + 1) / 2).softmax(dim=1)
+        (grad,) = torch.autograd.grad(torch.log(probs[:, target]).sum(), z)
+        return (z + step_size * grad).detach()
 
     assert check.generator_input(by_eye).passed
     assert check.generator_input(by_scatter).passed
     assert check.discriminator_input(planes_by_repeat).passed
     assert check.sample_class(sample_by_hand).passed
     assert check.steering_step(steer_with_backward).passed
+    assert check.steering_step(steer_by_logsumexp).passed
+    assert check.steering_step(steer_by_cross_entropy).passed
+    assert check.steering_step(steer_by_log_of_softmax).passed
 
 
 def _one_hot(labels, k):
@@ -187,7 +211,7 @@ def test_sample_class_knobs_off_is_right():
     assert check.sample_class(make_sampler()).passed
 
 
-def make_steer(score="logit", sign=1.0, reduce="sum", rescale=True, normalise=False, output="new_z",
+def make_steer(score="logprob", sign=1.0, reduce="sum", rescale=True, normalise=False, output="new_z",
                detach=True, use_step=True, in_place=False):  # fmt: skip
     """A steering_step with one knob per mistake (the defaults are the right answer)."""
 
@@ -196,9 +220,12 @@ def make_steer(score="logit", sign=1.0, reduce="sum", rescale=True, normalise=Fa
         zz.requires_grad_(True)
         images = generator(zz)
         logits = classifier((images + 1) / 2 if rescale else images)
-        scores = {"logit": logits, "prob": logits.softmax(1), "logprob": logits.log_softmax(1)}[score][
-            :, target
-        ]
+        scores = {
+            "logit": logits,
+            "prob": logits.softmax(1),
+            "logprob": logits.log_softmax(1),
+            "batch_logprob": logits.log_softmax(0),
+        }[score][:, target]
         total = scores.sum() if reduce == "sum" else scores.mean() if reduce == "mean" else scores
         (grad,) = torch.autograd.grad(total, zz)
         if normalise:
@@ -217,10 +244,11 @@ def make_steer(score="logit", sign=1.0, reduce="sum", rescale=True, normalise=Fa
     "knobs, diagnosis",
     [
         (dict(sign=-1.0), "moved DOWN"),
-        (dict(reduce="mean"), "averaged the logits"),
+        (dict(reduce="mean"), "averaged the log-probabilities"),
         (dict(reduce="none"), "backward() needs one number"),
         (dict(score="prob"), "softmax probability"),
-        (dict(score="logprob"), "log_softmax"),
+        (dict(score="logit"), "the contrast the lesson draws"),
+        (dict(score="batch_logprob"), "across the batch"),
         (dict(rescale=False), "(images + 1) / 2"),
         (dict(normalise=True), "normalised the gradient"),
         (dict(output="step"), "step_size · gradient, not the new code"),
@@ -235,7 +263,8 @@ def make_steer(score="logit", sign=1.0, reduce="sum", rescale=True, normalise=Fa
         "mean",
         "no-sum",
         "probability",
-        "log-probability",
+        "raw-logit",
+        "log-softmax-over-batch",
         "no-rescale",
         "normalised",
         "step-only",

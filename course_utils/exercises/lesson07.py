@@ -4,16 +4,19 @@
 07.2 ``discriminator_input(images, labels, num_classes)``  images with K label channels: N×(C + K)×H×W
 07.3 ``sample_class(generator, label, n)``                 n images of one requested class, eval mode, no gradients
 07.4 ``steering_step(z, generator, classifier, target, step_size)``
-     z + step_size · ∇_z logit_target(classifier((G(z) + 1) / 2)), detached
+     z + step_size · ∇_z log p(target | (G(z) + 1) / 2), detached; log p is the classifier's log-softmax
+     (classifier guidance's objective, Dhariwal & Nichol 2021); any form of it passes (log_softmax, logits minus
+     their logsumexp, minus a summed cross-entropy, the log of the softmax)
 
 The mistakes they name: the class index appended as a number instead of a one-hot vector, ``num_classes`` ignored
 (hard-coded, or ``F.one_hot`` without it), the wrong concatenation axis or order, a one-hot made on the CPU while z
 is on another device, label planes not spread over the image (N×K×1×1) or hard-coded to 28×28, the fully
 connected D's input (flattened image + one-hot) where the convolutional one is asked for; labels of the wrong
 dtype or shape, one noise vector shared by all samples, uniform noise, the generator left in training mode,
-gradients kept; steering downhill, averaging over the batch, following a probability or log-probability instead
-of the logit, forgetting the [-1, 1] → [0, 1] mapping, a normalised gradient, the gradient returned instead of
-the new z, and a result still attached to the graph.
+gradients kept; steering downhill, averaging over the batch, following the probability, or the raw logit (the
+contrast the lesson draws, named as such) instead of log p(target | x), a log-softmax taken over the batch
+instead of the classes, forgetting the [-1, 1] → [0, 1] mapping, a normalised gradient, the gradient returned
+instead of the new z, and a result still attached to the graph.
 
 Device mistakes are found with PyTorch's "meta" device, which stands in for a GPU on a machine that has none: the
 tensors have shapes and a device but no values, and mixing them with CPU tensors fails as it would on a GPU.
@@ -337,15 +340,19 @@ def steering_variants(z, generator, classifier, target: int, step_size: float) -
         (g,) = torch.autograd.grad(score_fn(logits), zz)
         return g
 
-    g = grad_of(lambda lg: lg[:, target].sum())
+    def log_p(lg):  # log p(target | x) of each image: the log-softmax over the classes
+        return lg.log_softmax(dim=1)[:, target]
+
+    g = grad_of(lambda lg: log_p(lg).sum())
     unit = g / g.norm(dim=1, keepdim=True)
     return {
         "right": z + step_size * g,
         "descent": z - step_size * g,
-        "mean": z + step_size * grad_of(lambda lg: lg[:, target].mean()),
+        "mean": z + step_size * grad_of(lambda lg: log_p(lg).mean()),
         "probability": z + step_size * grad_of(lambda lg: lg.softmax(1)[:, target].sum()),
-        "log_probability": z + step_size * grad_of(lambda lg: lg.log_softmax(1)[:, target].sum()),
-        "no_rescale": z + step_size * grad_of(lambda lg: lg[:, target].sum(), images_of=lambda x: x),
+        "logit": z + step_size * grad_of(lambda lg: lg[:, target].sum()),
+        "batch_softmax": z + step_size * grad_of(lambda lg: lg.log_softmax(dim=0)[:, target].sum()),
+        "no_rescale": z + step_size * grad_of(lambda lg: log_p(lg).sum(), images_of=lambda x: x),
         "normalised": z + step_size * unit,
         "gradient_only": step_size * g,
         "raw_gradient": g,
@@ -354,13 +361,19 @@ def steering_variants(z, generator, classifier, target: int, step_size: float) -
 
 
 STEERING_ADVICE = {
-    "descent": "z moved DOWN the target's logit (z − η·grad): steering climbs, z + step_size * grad",
-    "mean": "you averaged the logits over the batch, so each z's step shrinks with the batch size (here by 1/N). Sum "
-    "them: z_i only affects image i, so the gradient of the sum is each z's own gradient",
-    "probability": "you followed the softmax probability of the target; follow its logit (the classifier's raw "
-    "output before softmax): a probability near 0 or 1 has almost no gradient, the logit keeps one",
-    "log_probability": "you followed log p(target) (log_softmax); that also rewards pushing the OTHER classes down. "
-    "Follow the target's logit itself, classifier(images)[:, target]",
+    "descent": "z moved DOWN log p(target) (z − η·grad): steering climbs, z + step_size * grad",
+    "mean": "you averaged the log-probabilities over the batch, so each z's step shrinks with the batch size (here by "
+    "1/N). Sum them: z_i only affects image i, so the gradient of the sum is each z's own gradient",
+    "probability": "you followed the softmax probability of the target; follow its log-probability, "
+    "log_softmax(dim=1)[:, target]: the probability's gradient is p · ∇log p, which all but vanishes where p is small, "
+    "that is, exactly where the image is not yet the class",
+    "logit": "you climbed the target's raw logit, classifier(images)[:, target]. That is the contrast the lesson draws, "
+    "not the objective this exercise asks for: classifier guidance (Dhariwal & Nichol, 2021) climbs "
+    "log p(target | x) = logits.log_softmax(dim=1)[:, target], which also pushes the other classes down, while the "
+    "raw logit's gradient raises every class whose logit rises with the target's. Take the log-softmax over the "
+    "classes before picking the target's column",
+    "batch_softmax": "you took the log-softmax over dim=0, across the batch; each image's probabilities are over its "
+    "own classes: log_softmax(dim=1)",
     "no_rescale": "the generator makes images in [-1, 1] but the classifier reads pixels in [0, 1]: map them with "
     "(images + 1) / 2 before the classifier",
     "normalised": "you normalised the gradient to length 1; take the plain gradient times step_size",
@@ -372,7 +385,7 @@ STEERING_ADVICE = {
 
 @exercise("07.4", "steering_step", points=3)
 def steering_step(fn) -> str:
-    """Check ``steering_step(z, generator, classifier, target, step_size)`` = z + η ∇_z logit_target, detached.
+    """Check ``steering_step(z, generator, classifier, target, step_size)`` = z + η ∇_z log p(target | x), detached.
 
     Runs in a forked random state: checking does not change the random numbers the notebook draws next.
     """
@@ -393,8 +406,8 @@ def _check_steering_step(fn) -> str:
                 out = call(fn, z_in, generator, classifier, target, step_size, what=what)
             else:
                 raise Mistake(
-                    f"{what} crashed: {exc}. backward() needs one number: sum the target's logits over "
-                    "the batch, logits[:, target].sum() (z_i only affects image i)."
+                    f"{what} crashed: {exc}. backward() needs one number: sum the target's log-probabilities over "
+                    "the batch, log_probs[:, target].sum() (z_i only affects image i)."
                 ) from None
         except Exception:
             out = call(fn, z_in, generator, classifier, target, step_size, what=what)
@@ -409,11 +422,11 @@ def _check_steering_step(fn) -> str:
                               ".detach(), so that the next step starts from a fresh leaf.")  # fmt: skip
             continue
         if close(out, z):
-            raise Mistake(f"{what} returned z unchanged: compute the gradient of the target's logit with respect to z "
+            raise Mistake(f"{what} returned z unchanged: compute the gradient of log p(target) with respect to z "
                           "(z.requires_grad_(True), then torch.autograd.grad or .backward()) and step along it.")  # fmt: skip
         for name, text in STEERING_ADVICE.items():
             if close(out, want[name]):
                 raise Mistake(f"{what}: {text}.")
-        raise Mistake(f"{what} is off by up to {float((out - want['right']).abs().max()):.4f}; expected "
-                      "z + step_size · ∇_z classifier((generator(z) + 1) / 2)[:, target].sum().")  # fmt: skip
-    return "one step up the target's logit, for every z at once, detached."
+        raise Mistake(f"{what} is off by up to {float((out - want['right']).abs().max()):.4f}; expected z + step_size · "
+                      "∇_z classifier((generator(z) + 1) / 2).log_softmax(dim=1)[:, target].sum().")  # fmt: skip
+    return "one step up log p(target | x), for every z at once, detached."
