@@ -15,6 +15,12 @@ saves it when it is missing (about 2 minutes on a quiet 2-core CPU: 109 s measur
 seconds on a GPU). In fast mode (``COURSE_FAST=1``) a quick one is trained instead and saved under a separate
 ``-fast`` file name, so it never stands in for the full one; a full checkpoint, when present, is used in both
 modes.
+
+``independent_classifier`` is a **second judge** for checking a judge-driven result: the same architecture and
+recipe, trained from another random start (seed 1: other initial weights, batch order and augmentation draws)
+for half the epochs, cached the same way (``classifier-<dataset>-independent[-fast].pt``). Lesson 07 climbs the
+reference judge's gradient to steer a generator; an image pushed up one classifier's gradient can fool that
+classifier without looking more like the class, so the steering is scored by the classifier it did not climb.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ from .training import evaluating
 # How the reference classifiers are trained: full (the benchmark's settings) and fast (CI, seconds).
 FULL_TRAINING = {"train_images": None, "epochs": 8}
 FAST_TRAINING = {"train_images": 3000, "epochs": 2}
+# The second, independent judge: another seed, and half the full epochs so that lesson 07 can train it in about
+# a minute on one CPU thread (its test accuracy is saved with it and printed when it is loaded).
+INDEPENDENT_SEED = 1
+INDEPENDENT_TRAINING = {"train_images": None, "epochs": 4}
 
 # How each dataset's training batches are augmented (``train_classifier``'s ``flip`` and ``max_shift``): clothes
 # keep their class when mirrored, digits do not (a mirrored 2, 3 or 7 is no digit), so MNIST gets no flips.
@@ -50,24 +60,33 @@ _LOADED: Dict[
 ] = {}  # (dataset, file, device) -> model, so repeated calls are free
 
 
-def checkpoint_path(dataset: str = "fashion-mnist", fast: bool = False) -> Path:
-    """Where the reference classifier of ``dataset`` is saved: ``classifier-<dataset>[-fast].pt``."""
+def checkpoint_path(dataset: str = "fashion-mnist", fast: bool = False, independent: bool = False) -> Path:
+    """Where a judge of ``dataset`` is saved: ``classifier-<dataset>[-independent][-fast].pt``."""
     name = dataset_spec(dataset).name
-    return checkpoint_dir() / f"classifier-{name}{'-fast' if fast else ''}.pt"
+    return (
+        checkpoint_dir()
+        / f"classifier-{name}{'-independent' if independent else ''}{'-fast' if fast else ''}.pt"
+    )
 
 
 def train_reference_classifier(
-    dataset: str = "fashion-mnist", fast: bool = False, device=None, seed: int = 0
+    dataset: str = "fashion-mnist", fast: bool = False, device=None, seed: int = 0, independent: bool = False
 ):
-    """Train the reference classifier from scratch, save it, and return ``(model, metadata)``."""
-    settings = FAST_TRAINING if fast else FULL_TRAINING
+    """Train the reference classifier from scratch, save it, and return ``(model, metadata)``.
+
+    ``independent=True`` trains the second judge instead (``INDEPENDENT_SEED``, ``INDEPENDENT_TRAINING`` in full
+    mode; ``seed`` is then ignored) and saves it under its own file name.
+    """
+    if independent:
+        seed = INDEPENDENT_SEED
+    settings = FAST_TRAINING if fast else INDEPENDENT_TRAINING if independent else FULL_TRAINING
     spec = dataset_spec(dataset)
     train = load_dataset(spec.name, "train", limit=settings["train_images"])
     test = load_dataset(spec.name, "test", limit=2000 if fast else None)
     torch.manual_seed(seed)
     model = Classifier(num_classes=len(spec.classes))
-    kind = "a quick fast-mode" if fast else "the"
-    print(f"Training {kind} reference classifier for {spec.title} ({settings['epochs']} epochs)...")
+    kind = ("a quick fast-mode " if fast else "the ") + ("independent" if independent else "reference")
+    print(f"Training {kind} classifier for {spec.title} ({settings['epochs']} epochs, seed {seed})...")
     augmentation = AUGMENTATION[spec.name]
     history = train_classifier(
         model,
@@ -89,8 +108,9 @@ def train_reference_classifier(
         "train_seconds": round(history.seconds, 1),
         "source": train.source,
         "augmentation": dict(augmentation),
+        "seed": seed,
     }
-    path = save_checkpoint(model.cpu(), checkpoint_path(spec.name, fast), **metadata)
+    path = save_checkpoint(model.cpu(), checkpoint_path(spec.name, fast, independent), **metadata)
     print(f"Test accuracy {test_accuracy:.2%} after {history.seconds:.0f} s; saved to {path}.")
     return model, metadata
 
@@ -113,11 +133,26 @@ def reference_classifier(dataset: str = "fashion-mnist", device=None) -> Classif
     Looks for ``classifier-<dataset>.pt`` in ``checkpoint_dir()``; in fast mode it falls back to
     ``classifier-<dataset>-fast.pt``. A missing (or unreadable) checkpoint is trained and saved again.
     """
+    return _load_or_train(dataset, device, independent=False)
+
+
+def independent_classifier(dataset: str = "fashion-mnist", device=None) -> Classifier:
+    """A second judge for ``dataset``, trained apart from the reference one; in eval mode, trained once if missing.
+
+    Same architecture and recipe as ``reference_classifier``, another seed (``INDEPENDENT_SEED``) and
+    ``INDEPENDENT_TRAINING``'s epochs; its files are ``classifier-<dataset>-independent[-fast].pt``, found as the
+    reference's are. Use it to score what was optimised against the reference judge.
+    """
+    return _load_or_train(dataset, device, independent=True)
+
+
+def _load_or_train(dataset: str, device, independent: bool) -> Classifier:
+    """Load a judge's checkpoint (the full one, or in fast mode the ``-fast`` one), or train and save it."""
     name = dataset_spec(dataset).name
     device = torch.device(device) if device is not None else get_device()
-    candidates = [checkpoint_path(name, fast=False)]
+    candidates = [checkpoint_path(name, fast=False, independent=independent)]
     if is_fast_mode():
-        candidates.append(checkpoint_path(name, fast=True))
+        candidates.append(checkpoint_path(name, fast=True, independent=independent))
     for path in candidates:
         key = (name, str(path), str(device))
         if key in _LOADED and path.is_file():
@@ -130,15 +165,15 @@ def reference_classifier(dataset: str = "fashion-mnist", device=None) -> Classif
             print(f"{problem}\nTraining a new one instead.")
             continue
         print(
-            f"Reference classifier for {name}: {path.name} "
+            f"{'Independent' if independent else 'Reference'} classifier for {name}: {path.name} "
             f"(test accuracy {meta.get('test_accuracy', float('nan')):.2%})."
         )
         _LOADED[key] = model
         return model
     fast = is_fast_mode()
-    model, _ = train_reference_classifier(name, fast=fast, device=device)
+    model, _ = train_reference_classifier(name, fast=fast, device=device, independent=independent)
     model.to(device).eval()
-    _LOADED[(name, str(checkpoint_path(name, fast)), str(device))] = model
+    _LOADED[(name, str(checkpoint_path(name, fast, independent)), str(device))] = model
     return model
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 from torch import nn
@@ -56,7 +58,7 @@ def test_the_auxiliary_discriminator_scores_realness_without_the_label_and_names
 def test_the_auxiliary_classifier_teaches_the_generator_the_classes():
     """Class 0 is all dark, class 1 all bright. The auxiliary D's realness logit never sees the label, so only
     the class head can tell G which class is which: with ``aux_weight=0`` the two classes' means stayed within 0.2
-    of each other (three seeds, 300 steps); with the class terms they were 0.45-1.8 apart."""
+    of each other (seeds 0-2, 300 steps); with the class terms they were 0.85-1.85 apart."""
     torch.manual_seed(1)
     labels = torch.arange(64) % 2
     images = (labels.float() * 1.6 - 0.8)[:, None, None, None].expand(64, 1, 28, 28).clone()
@@ -119,17 +121,73 @@ def test_conditional_vae_trains_and_its_decoder_uses_the_label():
     assert samples.shape == (3, 1, 28, 28) and 0 <= samples.min() and samples.max() <= 1
 
 
-def test_steering_climbs_the_target_logit():
+@pytest.mark.parametrize("objective", ["log_probability", "logit"])
+def test_steering_climbs_its_objective(objective):
+    """Small steps up log p(target | x) (the default) or up the raw logit raise that score for every z."""
     torch.manual_seed(0)
     generator = nn.Sequential(nn.Linear(4, 9), nn.Tanh(), nn.Unflatten(1, (1, 3, 3)))
     classifier = nn.Sequential(nn.Flatten(), nn.Linear(9, 3))
     z = torch.randn(5, 4)
-    path = c.steer(generator, classifier, z, target=1, steps=5, step_size=0.05)
+    step = functools.partial(c.steering_step, objective=objective)
+    path = c.steer(generator, classifier, z, target=1, steps=5, step_size=0.05, step_fn=step)
     assert len(path) == 6 and all(not p.requires_grad for p in path)
     with torch.no_grad():
-        scores = [classifier((generator(p) + 1) / 2)[:, 1] for p in path]
+        logits = [classifier((generator(p) + 1) / 2) for p in path]
+    scores = [lg.log_softmax(1)[:, 1] if objective == "log_probability" else lg[:, 1] for lg in logits]
     assert all((later >= earlier - 1e-6).all() for earlier, later in zip(scores, scores[1:]))
     assert (scores[-1] > scores[0]).all()
+
+
+def test_the_log_probability_step_pushes_the_other_classes_down_and_the_logit_step_need_not():
+    """Class 1's logit reads every pixel class 0's reads, and two more. Climbing logit 0 alone raises class 1's logit
+    by as much, so class 1 stays ahead; climbing log p(0 | x) follows ∇ℓ₀ − Σ_j p_j ∇ℓ_j, which also lowers class
+    1's logit through the pixels only it reads."""
+    generator = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Unflatten(1, (1, 2, 2)))
+    nn.init.eye_(generator[0].weight[:2]), nn.init.eye_(generator[0].weight[2:])
+    nn.init.zeros_(generator[0].bias)
+    classifier = nn.Sequential(nn.Flatten(), nn.Linear(4, 3, bias=False))
+    with (
+        torch.no_grad()
+    ):  # class 0 and class 1 read the same pixels; class 1 also reads pixel 1 (a shared feature)
+        classifier[1].weight.copy_(torch.tensor([[1.0, 0, 1, 0], [1, 1, 1, 1], [0, 0, 0, 0]]))
+    z = torch.zeros(1, 2)
+    probs = {}
+    for objective in c.STEERING_OBJECTIVES:
+        new = c.steering_step(z, generator, classifier, target=0, step_size=0.5, objective=objective)
+        with torch.no_grad():
+            probs[objective] = classifier((generator(new) + 1) / 2).softmax(1)[0]
+    with torch.no_grad():
+        start = classifier((generator(z) + 1) / 2).softmax(1)[0]
+    assert probs["log_probability"][0] > start[0] + 0.01
+    assert probs["logit"][1] > probs["log_probability"][1]
+    with pytest.raises(ValueError, match="'log_probability', 'logit'; got 'probability'"):
+        c.steering_step(z, generator, classifier, target=0, step_size=0.5, objective="probability")
+
+
+def test_the_auxiliary_discriminator_loss_sums_the_two_bce_terms_and_the_class_term():
+    """D's AC-GAN loss is BCE(real, 1) + BCE(fake, 0) + CE(class head on real, y), each with weight 1 (Odena et
+    al.), not lesson 04's average of the two BCE terms plus the class term."""
+    torch.manual_seed(0)
+    generator = c.ConditionalGenerator(noise_dim=8, num_classes=3, channels=4)
+    discriminator = c.ConditionalDiscriminator(num_classes=3, channels=4, conditioning="auxiliary")
+    real, labels = torch.rand(16, 1, 28, 28) * 2 - 1, torch.randint(3, (16,))
+    frozen = [torch.optim.SGD(m.parameters(), lr=0.0) for m in (generator, discriminator)]
+    torch.manual_seed(1)
+    numbers = c.cgan_train_step(generator, discriminator, real, labels, *frozen)
+    torch.manual_seed(1)  # the same noise again, and the same batch statistics (lr 0: nothing moved)
+    fake = generator(torch.randn(16, 8), labels)
+    with torch.no_grad():
+        real_logits, real_classes = discriminator.scores(real, labels)
+        fake_logits, _ = discriminator.scores(fake, labels)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    real_loss, fake_loss = (
+        bce(real_logits, torch.ones_like(real_logits)),
+        bce(fake_logits, torch.zeros_like(fake_logits)),
+    )
+    class_loss = torch.nn.functional.cross_entropy(real_classes, labels)
+    assert numbers["class_loss"] == pytest.approx(float(class_loss), rel=1e-5)
+    assert numbers["d_loss"] == pytest.approx(float(real_loss + fake_loss + class_loss), rel=1e-5)
+    assert numbers["d_loss"] != pytest.approx(float((real_loss + fake_loss) / 2 + class_loss), rel=1e-3)
 
 
 def test_conditional_models_round_trip_through_a_checkpoint(tmp_path):

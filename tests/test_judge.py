@@ -66,6 +66,32 @@ def test_a_full_checkpoint_serves_fast_mode_too_and_a_corrupt_one_is_retrained(
     assert "not a readable checkpoint" in out and "Training a quick fast-mode" in out
 
 
+def test_the_independent_judge_has_its_own_seed_and_files(tiny_world, monkeypatch, capsys):
+    """The second judge: another seed (other weights), its own checkpoint names, found again once saved."""
+    monkeypatch.setattr(judge, "INDEPENDENT_TRAINING", {"train_images": 64, "epochs": 1})
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    reference, independent = judge.reference_classifier(), judge.independent_classifier()
+    out = capsys.readouterr().out
+    assert "the reference classifier" in out and "seed 0" in out
+    assert "the independent classifier" in out and "seed 1" in out
+    assert (tiny_world / "classifier-fashion-mnist-independent.pt").is_file()
+    first = next(iter(reference.state_dict().values()))
+    assert not torch.equal(first, next(iter(independent.state_dict().values())))
+    _, saved = load_checkpoint(tiny_world / "classifier-fashion-mnist-independent.pt")
+    assert saved["seed"] == judge.INDEPENDENT_SEED == 1
+    monkeypatch.setattr(judge, "_LOADED", {})
+    judge.independent_classifier()
+    out = capsys.readouterr().out
+    assert "Training" not in out and "Independent classifier for fashion-mnist" in out
+    monkeypatch.setenv(
+        "COURSE_FAST", "1"
+    )  # fast mode uses the full file when there is one, as the reference does
+    monkeypatch.setattr(judge, "_LOADED", {})
+    judge.independent_classifier()
+    assert "classifier-fashion-mnist-independent.pt" in capsys.readouterr().out
+    assert not (tiny_world / "classifier-fashion-mnist-independent-fast.pt").exists()
+
+
 @pytest.mark.parametrize("dataset, flips", [("mnist", False), ("fashion-mnist", True)])
 def test_reference_classifier_flips_clothes_but_not_digits_and_records_it(
     tiny_world, isolated_data, monkeypatch, dataset, flips

@@ -10,13 +10,17 @@
   embedding with D's image features to an unconditional logit: ``logit = ψ(h) + embed(y) · h``.
 - the **auxiliary classifier** (AC-GAN, Odena, Olah & Shlens, 2017): D sees the image alone and has two heads,
   "real or fake?" and "which class?". D learns to name the class of real images; G is rewarded when D names the
-  class it was asked for (``cgan_train_step`` adds both cross-entropies when D has the second head).
+  class it was asked for (``cgan_train_step`` adds both cross-entropies when D has the second head). D's loss is
+  then BCE(real, 1) + BCE(fake, 0) + CE(class head on real, y): the two BCE terms *summed*, as in Odena et al.,
+  not averaged as in lesson 04's ``discriminator_loss``, so that each of the three terms has weight 1.
 
 A **conditional VAE** (Sohn, Lee & Yan, 2015) gives y to the encoder and to the decoder; the code z then only
 has to hold what the label does not say: the style.
 
-**Steering** an *unconditional* generator: move its noise z up the gradient of a classifier's class logit,
-z ← z + η ∇_z logit_k(G(z)) (``steering_step``), so that G(z) looks more like class k.
+**Steering** an *unconditional* generator: move its noise z up the gradient of a classifier's log-probability
+of class k, z ← z + η ∇_z log p(k | G(z)) (``steering_step``), so that G(z) looks more like class k; this is the
+objective of classifier guidance (Dhariwal & Nichol, 2021). ``objective="logit"`` climbs the raw logit of k
+instead, the contrast lesson 07 shows: it does not push the other classes down.
 
 The convolutional blocks and the initialisation are lesson 05's (``models.dcgan``); the training step mirrors
 lesson 04's ``gan.train_step`` with labels added; both trainers hand their step to the course's loop ``fit``.
@@ -44,6 +48,7 @@ from .vae import kl_divergence, reconstruction_nll, reparameterize
 NUM_CLASSES = 10
 CONDITIONINGS = ("channels", "projection", "auxiliary")
 AUX_WEIGHT = 1.0  # weight of the class cross-entropy in both players' losses (Odena et al.: 1)
+STEERING_OBJECTIVES = ("log_probability", "logit")
 
 # ----------------------------------------------------------------------------------------------------------------
 # The conditional inputs (the answer key of exercises 07.1 and 07.2)
@@ -194,20 +199,26 @@ def cgan_train_step(
     """Lesson 04's training step with labels: the fakes are asked for the real batch's labels, and D and G both
     see the label next to every image. Returns the losses and D's mean probabilities on real and fake.
 
-    With an auxiliary classifier (``conditioning="auxiliary"``), D's loss adds ``aux_weight`` × the cross-entropy
-    of its class head on the *real* images (it learns to name real garments; Odena et al. also trained it on the
-    fakes), and G's loss adds ``aux_weight`` × the cross-entropy of that head on the fakes against the classes G was
-    asked for; ``class_loss`` (D's, on real images) is returned too.
+    With an auxiliary classifier (``conditioning="auxiliary"``), D's loss is
+    BCE(real, 1) + BCE(fake, 0) + ``aux_weight`` × the cross-entropy of its class head on the *real* images (it
+    learns to name real garments; Odena et al. also trained it on the fakes): the two BCE terms are summed, as in
+    Odena et al., so ``aux_weight`` = 1 weighs the class term like each of them (``discriminator_loss``, their
+    average, would double its weight). G's loss adds ``aux_weight`` × the cross-entropy of that head on the fakes
+    against the classes G was asked for; ``class_loss`` (D's, on real images) is returned too. Without the second
+    head D's loss is lesson 04's ``discriminator_loss``.
     """
     z = torch.randn(len(real), generator.noise_dim, device=real.device)
     fake = generator(z, labels)
 
     real_logits, real_classes = discriminator.scores(real, labels)
     fake_logits = discriminator(fake.detach(), labels)
-    d_loss = discriminator_loss(real_logits, fake_logits)
-    if real_classes is not None:
+    if real_classes is None:
+        d_loss = discriminator_loss(real_logits, fake_logits)
+    else:
         class_loss = F.cross_entropy(real_classes, labels)
-        d_loss = d_loss + aux_weight * class_loss
+        real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+        fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        d_loss = real_loss + fake_loss + aux_weight * class_loss
     d_optimizer.zero_grad(set_to_none=True)
     d_loss.backward()
     d_optimizer.step()
@@ -415,16 +426,30 @@ def train_cvae(
 
 
 def steering_step(
-    z: torch.Tensor, generator: nn.Module, classifier: nn.Module, target: int, step_size: float
+    z: torch.Tensor,
+    generator: nn.Module,
+    classifier: nn.Module,
+    target: int,
+    step_size: float,
+    objective: str = "log_probability",
 ) -> torch.Tensor:
-    """One step of classifier-guided steering: z + step_size · ∇_z logit_target(classifier(G(z))), detached.
+    """One step of classifier-guided steering: z + step_size · ∇_z log p(target | G(z)), detached.
 
+    log p(target | x) = log_softmax(logits)[target] = logit_target − logsumexp(logits), the objective of classifier
+    guidance (Dhariwal & Nichol, 2021); its gradient raises the target's logit and lowers the others' in
+    proportion to their probabilities. ``objective="logit"`` climbs logit_target alone (the contrast: it also
+    raises any class whose logit moves with the target's).
     The generator makes images in [-1, 1]; the classifier reads [0, 1], so the images are mapped with (x + 1) / 2.
-    Each z moves on its own (the logits are summed over the batch, and z_i only affects image i).
+    Each z moves on its own (the scores are summed over the batch, and z_i only affects image i).
     """
+    if objective not in STEERING_OBJECTIVES:
+        raise ValueError(
+            f"objective must be one of {', '.join(map(repr, STEERING_OBJECTIVES))}; got {objective!r}."
+        )
     z = z.detach().requires_grad_(True)
     logits = classifier((generator(z) + 1) / 2)
-    (grad,) = torch.autograd.grad(logits[:, target].sum(), z)
+    scores = logits.log_softmax(dim=1) if objective == "log_probability" else logits
+    (grad,) = torch.autograd.grad(scores[:, target].sum(), z)
     return (z + step_size * grad).detach()
 
 
@@ -437,10 +462,11 @@ def steer(
     step_size: float = 0.1,
     step_fn: Optional[Callable] = None,
 ) -> List[torch.Tensor]:
-    """Walk ``z`` ``steps`` times up the target class's logit; returns the codes [z₀, z₁, …, z_steps].
+    """Walk ``z`` ``steps`` times up the target class's log-probability; returns the codes [z₀, z₁, …, z_steps].
 
     Both networks are put in eval mode for the walk (batch norm on its running statistics) and left so.
-    ``step_fn``: the step to use (default ``steering_step``; the lesson passes the learner's).
+    ``step_fn(z, generator, classifier, target, step_size)``: the step to use (default ``steering_step``; the
+    lesson passes the learner's, or ``functools.partial(steering_step, objective="logit")`` for the contrast).
     """
     step_fn = step_fn or steering_step
     generator.eval()
