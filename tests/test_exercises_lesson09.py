@@ -197,6 +197,19 @@ def test_epsilon_loss_mistakes(answer, diagnosis):
     assert diagnosis in feedback(check.epsilon_loss, answer)
 
 
+@pytest.mark.parametrize("prediction", ["x0", "v"])
+def test_epsilon_loss_names_x0_and_v_as_valid_but_misread_by_the_samplers(prediction):
+    """x0- and v-prediction are valid parameterisations; the mistake is only that this lesson's samplers read ε."""
+    text = feedback(check.epsilon_loss, lambda m, x0, ab: diffusion.prediction_loss(m, x0, ab, prediction))
+    assert "valid parameterisation" in text and "output as the noise ε" in text
+    assert ("the target is v" in text) == (prediction == "v")
+
+
+def test_flow_matching_loss_names_the_data_target_as_valid_but_misread_by_euler():
+    text = feedback(check.flow_matching_loss, _flow(target=lambda x0, x1: x1))
+    assert "valid parameterisation" in text and "output as the velocity" in text
+
+
 def test_epsilon_loss_t_out_of_range():
     answer = _eps_loss(
         draw_t=lambda x0, ab: torch.randint(1, len(ab) + 1, (len(x0),)).clamp(max=len(ab) - 1) + 1

@@ -8,11 +8,13 @@
 
 The mistakes they name: ᾱ used as a standard deviation (no square root), signal and noise swapped, ᾱ[t ± 1],
 ᾱ multiplied up again, a per-example ᾱ broadcast over the wrong axis, fresh noise drawn where it is given; the
-clean image or x_t as the regression target, one t for the whole batch, t out of range or not a whole number, a
+clean image, v or x_t as the regression target (x0 and v are valid parameterisations, named as mistakes here
+because the lesson's samplers read this network's output as ε), one t for the whole batch, t out of range or not a whole number, a
 sum over the batch instead of a mean (the squared error summed over each example and averaged over the batch is
 right too); in the reverse step the missing 1/√α_t, √ᾱ_t in its place, β_t / (1 − ᾱ_t) without the root,
 the noise added at t = 0 or left out, the variance β_t used as σ_t, x̂_0 returned instead of x_{t-1}; the
-flow's interpolation or velocity reversed, the data or the noise as the target; Euler steps at the wrong times
+flow's interpolation or velocity reversed, the data (valid, but misread by the Euler sampler) or the noise as
+the target; Euler steps at the wrong times
 (end of the step, reversed, linspace), the wrong number of steps, a step against the velocity, the input changed
 in place.
 """
@@ -251,7 +253,12 @@ SQUARED_ERROR_ADVICE = {
 # ----------------------------------------------------------------------------------------------------------------
 
 EPSILON_ADVICE = {
-    "target_x0": "the target is the clean x0; this model predicts the NOISE ε that was mixed in: "
+    "target_x0": "the target is the clean x0. Predicting x0 is a valid parameterisation (so is v; Salimans & Ho, "
+    "2022), but the ancestral step (09.3) and DDIM read this network's output as the noise ε, so a network trained "
+    "on x0 would be misread there. Here the target is the noise ε mixed into x_t: F.mse_loss(model(x_t, t), noise)",
+    "target_v": "the target is v = √ᾱ_t ε − √(1 − ᾱ_t) x0, the v-prediction of Salimans & Ho (2022): a valid "
+    "parameterisation, but the ancestral step (09.3) and DDIM read this network's output as the noise ε, so a "
+    "network trained on v would be misread there. Here the target is the noise ε mixed into x_t: "
     "F.mse_loss(model(x_t, t), noise)",
     "target_xt": "the target is x_t, the model's own input; it should be the noise ε mixed into x_t",
     **SQUARED_ERROR_ADVICE,
@@ -332,7 +339,8 @@ def _check_epsilon_loss(fn) -> str:
         )
     value = _scalar(loss, what)
     out = (model.w * x_t + model.c * _per_example(t.to(x_t.dtype), x_t)).detach()
-    variants = _squared_error_variants(out, noise, {"target_x0": x0, "target_xt": x_t})
+    v = a.sqrt() * noise - (1 - a).sqrt() * x0  # Salimans & Ho's v-prediction target
+    variants = _squared_error_variants(out, noise, {"target_x0": x0, "target_v": v, "target_xt": x_t})
     _loss_mistake(value, variants, EPSILON_ADVICE, what)
     return "a step t and noise ε per example, x_t from q(x_t | x0), and the mean squared error against ε."
 
@@ -442,7 +450,9 @@ def ancestral_step(fn) -> str:
 FLOW_ADVICE = {
     "reversed_velocity": "the velocity points the wrong way: along x_t = (1 − t) x0 + t x1 it is dx_t/dt = x1 − x0 "
     "(from the noise to the data)",
-    "target_x1": "the target is the data x1; it should be the path's velocity x1 − x0",
+    "target_x1": "the target is the data x1. Predicting x1 is a valid parameterisation too (the velocity is then "
+    "(x̂1 − x_t) / (1 − t)), but euler_sample (09.5) moves x by this network's output as the velocity, so a network "
+    "trained on x1 would be misread there. Here the target is the path's velocity x1 − x0",
     "target_x0": "the target is the noise x0; it should be the path's velocity x1 − x0",
     **SQUARED_ERROR_ADVICE,
     "generic": "the mean squared error between model(x_t, t) and x1 − x0, for the same noise x0 that is in x_t",
