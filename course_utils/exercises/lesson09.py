@@ -390,8 +390,9 @@ ANCESTRAL_ADVICE = {
     "sigma_is_beta": "the added noise's standard deviation is σ_t = √β_t; you used the variance β_t itself",
     "posterior_variance": "you used the posterior variance β̃_t = (1 − ᾱ_{t-1}) / (1 − ᾱ_t) · β_t. That is a valid "
     "choice too (Ho et al., 2020, §3.2, found both work), but this exercise asks for σ_t² = β_t: add √β_t · z",
-    "no_noise": "the fresh noise is missing: for t > 0 add σ_t · z with σ_t = √β_t. Without it every sample "
-    "follows the same average path and the samples lose their variety",
+    "no_noise": "the fresh noise is missing: for t > 0 add σ_t · z with σ_t = √β_t. This step's first part is the "
+    "decoder's mean, an average that is less spread out than x_{t-1} should be; without the noise to restore the "
+    "spread, the samples lose variety step after step",
     "noise_at_zero": "at the last step (t = 0) no noise is added: return the mean itself, the final sample",
 }
 
