@@ -204,7 +204,7 @@ class Use:
     checker: bool  # the checkers' own code rather than the course's models
 
     def describe(self) -> str:
-        whose = ", the checker's own code," if self.checker else ""
+        whose = ", the checker's own code" if self.checker else ""
         return f"{ANSWER_KEY}: it {self.how} `{self.target}`{whose} (from {self.where})"
 
 
@@ -393,12 +393,17 @@ class AnswerKeyAudit:
 
     def _learner_origin(self, frame):
         """The learner's frame that caused this (a frame, or None when no trusted frame is on the stack), or False
-        when trusted code did: walk up past library and course frames to the first frame that decides."""
+        when trusted code did, or when the answer key's own code did (its call by the learner is what counts):
+        walk up past library and other course frames to the first frame that decides."""
         while frame is not None:
             filename = frame.f_code.co_filename
             if filename.startswith(LEARNER_CODE_NAME):
                 return frame
-            if filename in self._trusted_files or filename.startswith(TRUSTED_CODE_NAMES):
+            if (
+                filename in self._trusted_files
+                or filename in self._answer_files
+                or filename.startswith(TRUSTED_CODE_NAMES)
+            ):
                 return False
             frame = frame.f_back
         return None
