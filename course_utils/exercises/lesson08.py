@@ -363,15 +363,17 @@ QUESTIONS = {
             "gap is within the spread",
         },
     ),
-    "q5": (  # which row has a log-likelihood
+    "q5": (  # which rows have a log-likelihood (or a bound on it) for a test image
         "d",
         {
-            "a": "No: a GAN's generator has no density to evaluate: it maps 64 noise numbers to 784 pixels and "
-            "gives no p(x) for a test image",
-            "b": "No: the copier puts all its probability on training images: a test image gets probability 0 "
-            "(log-likelihood −∞)",
-            "c": "No: only the VAE defines p(x) (through its decoder's Bernoulli pixels); FD, precision and recall "
-            "are computed from samples and are no likelihoods",
+            "a": "No: a GAN's generator has no density to evaluate: it maps 64 noise numbers to 784 pixels, so every "
+            "image it makes lies on a surface of at most 64 dimensions, and a test image gets no p(x)",
+            "b": "No: not all four. A GAN defines no density for a test image (its images lie on a surface of at most "
+            "64 dimensions), and the copier puts all its probability on training images, so a test image gets "
+            "probability 0 (log-likelihood −∞)",
+            "c": "No: the VAE is not the only one. A diffusion model defines p(x) too: Ho et al. (2020, Eq. 5) bound it "
+            "by a variational bound whose per-step terms, reweighted, are its training loss, and the "
+            "probability-flow ODE (Song et al., 2021) gives it exactly",
         },
     ),
 }
