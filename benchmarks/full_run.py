@@ -1,6 +1,6 @@
 """The whole course in full mode, as a learner's first pass runs it: every lesson, in order, each in a fresh kernel.
 
-    python benchmarks/full_run.py                    # every lesson; writes benchmarks/results/full_run.json
+    python benchmarks/full_run.py                    # every lesson, into benchmarks/results/ (--output names it)
     python benchmarks/full_run.py --lessons 00 03    # some lessons only
     python benchmarks/full_run.py --resume           # go on after an interrupted run (finished lessons are kept)
     make full-run                                    # the same as the first line
@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPOSITORY))  # run as a script from anywhere: `benchmark
 from benchmarks.common import RESULTS_DIR, load_average, machine  # noqa: E402
 
 NOTEBOOKS = REPOSITORY / "notebooks"
-STATE_FILE = REPOSITORY / "build" / "full_run_state.json"  # the checkpoint folder of a run, for --resume
+STATE_FILE = REPOSITORY / "build" / "full-run.state"  # the checkpoint folder of a run, for --resume
 CELL_TIMEOUT_SECONDS = 3600
 MAX_PRINTED_LINES = 600  # per lesson: enough for every figure, without storing a training log
 

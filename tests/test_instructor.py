@@ -31,7 +31,7 @@ from course_utils.instructor.layout import (
     lesson_notebooks,
     read_notebook,
 )
-from course_utils.instructor.student import build_student_version, student_notebook
+from course_utils.instructor.student import build_student_version, solutions_note, student_notebook
 from course_utils.instructor.tagging import tag_files, tag_notebook
 from course_utils.meta import colab_url
 from course_utils.notebook_template import SETUP_TAG, setup_source
@@ -158,9 +158,11 @@ def test_student_version_has_no_solution_and_keeps_the_rest():
     assert BEGIN_SOLUTION not in text and "HIDDEN TESTS" not in text
     assert "given_scale = 2" in student.cells[5].source  # scaffolding around the region is kept
     assert student.cells[4].source == RESCALE_CHECK.replace("to_minus_one_one", "flatten_batch")
-    assert [c.source for i, c in enumerate(student.cells) if i not in (3, 4, 5)] == [
-        c.source for i, c in enumerate(nb.cells) if i not in (3, 4, 5)
+    assert [c.source for i, c in enumerate(student.cells) if i not in (0, 3, 4, 5)] == [
+        c.source for i, c in enumerate(nb.cells) if i not in (0, 3, 4, 5)
     ]
+    note = "\n\n" + solutions_note("notebook")  # the title cell says where the worked solutions are
+    assert note in student.cells[0].source and student.cells[0].source.replace(note, "") == nb.cells[0].source
     assert all(c.get("outputs", []) == [] and c.get("execution_count") is None for c in student.cells)
     assert "execution" not in student.cells[4].metadata
     assert "rows_answer_line" in nb.cells[3].source  # the instructor's notebook is untouched
