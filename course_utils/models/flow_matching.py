@@ -12,6 +12,12 @@ averaged field still carries N(0, I) exactly onto the data's distribution (Lipma
 start from noise at t = 0 and follow the field to t = 1 (the ODE dx/dt = v_θ(x, t)) with ``euler_sample``:
 x ← x + v_θ(x, t)·Δt, a handful to a hundred steps.
 
+This path is a Gaussian diffusion's too, with the data's share t and the noise's 1 − t: an Euler step here is
+exactly DDIM's step on it ("predict both ends, mix them again at the next time"), and Gaussian flow matching is
+diffusion up to a rescaling of x, a change of time and a weighting of the noise levels in the loss (Kingma & Gao,
+"Understanding Diffusion Objectives as the ELBO with Simple Data Augmentation", NeurIPS 2023).
+``diffusion.flow_timesteps`` gives the diffusion steps at this sampler's noise levels.
+
 The two functions are the answer key of the lesson's exercises 09.4 and 09.5.
 """
 
