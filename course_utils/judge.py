@@ -43,8 +43,8 @@ from .training import evaluating
 # How the reference classifiers are trained: full (the benchmark's settings) and fast (CI, seconds).
 FULL_TRAINING = {"train_images": None, "epochs": 8}
 FAST_TRAINING = {"train_images": 3000, "epochs": 2}
-# The second, independent judge: another seed, and half the full epochs so that lesson 07 can train it in about
-# a minute on one CPU thread (its test accuracy is saved with it and printed when it is loaded).
+# The second, independent judge: another seed, and half the reference's epochs (whose 8 take about 2 minutes on a
+# quiet 2-core CPU), to keep lesson 07's full run short; its test accuracy is saved with it and printed on loading.
 INDEPENDENT_SEED = 1
 INDEPENDENT_TRAINING = {"train_images": None, "epochs": 4}
 
