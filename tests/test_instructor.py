@@ -240,7 +240,9 @@ def test_lesson_student_version_has_no_solution_and_a_stub_per_exercise(path):
     assert len(student.cells) == len(nb.cells)
     setup = next(i for i, c in enumerate(nb.cells) if SETUP_TAG in c.metadata.get("tags", []))
     assert student.cells[setup].source == setup_source(student=True)
-    assert student.cells[0].source == nb.cells[0].source.replace(colab_url(path.name), student_url(path.name))
+    title = nb.cells[0].source.replace(colab_url(path.name), student_url(path.name))
+    note = "\n\n" + solutions_note(path.name)  # after the badge: where the worked solutions are
+    assert note in student.cells[0].source and student.cells[0].source.replace(note, "", 1) == title
     changed = {0, setup} | {e.solution_index for e in find_exercises(nb)[0]}
     changed |= {i for i, cell in enumerate(nb.cells) if "HIDDEN TESTS" in cell.source}
     for index, (theirs, ours) in enumerate(zip(nb.cells, student.cells)):
