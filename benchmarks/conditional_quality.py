@@ -10,7 +10,8 @@ Adam 2e-4, β₁ = 0.5, batch 64):
 - ``channels``: D reads the label as extra input channels (Mirza & Osindero, 2014), the lesson's first cGAN;
 - ``auxiliary``: D reads the image alone and has a second head that names its class, trained on real images,
   while G is also rewarded when that head names the class G was asked for (AC-GAN, Odena, Olah & Shlens, 2017),
-  the end of the lesson's §4;
+  the end of the lesson's §4. D's loss is BCE(real, 1) + BCE(fake, 0) + CE(class head on real, y), every term
+  with weight 1 as in the lesson's formula and in Odena et al. (``conditional.cgan_train_step``);
 
 (``--conditionings`` picks others, e.g. ``projection`` for the projection discriminator), and its conditional VAE
 (``conditional.ConditionalVAE``, 16 latent dimensions) for ``--cvae-epochs`` epochs, all on the training split
