@@ -28,7 +28,9 @@ def test_a_lesson_runs_in_full_mode_with_a_fresh_checkpoint_folder(tmp_path, mon
     path = lesson(
         tmp_path,
         "import os\nprint('fast' if os.environ.get('COURSE_FAST') else 'full mode')",
-        "print('checkpoints:', os.environ['COURSE_CHECKPOINT_DIR'])\nbig = bytearray(200 * 2**20)",
+        # 200 MiB written (so resident, not just reserved), held while the half-second sampler looks
+        "print('checkpoints:', os.environ['COURSE_CHECKPOINT_DIR'])\nbig = b'x' * (200 * 2**20)\n"
+        "import time\ntime.sleep(1.5)",
         "3 * 7",
     )
     record = full_run.run_lesson(path, checkpoints)
