@@ -264,3 +264,18 @@ def test_ddim_at_the_flows_noise_levels_is_the_flows_euler_sampler(steps):
     assert float((ddim - euler).abs().max()) < 0.02 * SD
     with pytest.raises(ValueError, match="descending"):
         diffusion.ddim_sample(GaussianDiffusion(schedule.alpha_bars, "v"), (5, 2), schedule, [0, 999])
+
+
+def test_clip_clamps_the_final_samples_and_clip_x0_every_estimate():
+    schedule = diffusion.linear_schedule()
+    model = GaussianDiffusion(schedule.alpha_bars, "epsilon")
+
+    def sample(**clamping):
+        return diffusion.ddim_sample(model, (500, 2), schedule, 10, generator=torch.Generator().manual_seed(0),
+                                     **clamping)  # fmt: skip
+
+    free = sample()  # around MEAN = 1: a range of (0, 0.5) clamps most estimates
+    assert torch.equal(sample(clip=(0.0, 0.5)), free.clamp(0.0, 0.5))
+    every_step = sample(clip_x0=(0.0, 0.5))
+    assert float(every_step.min()) >= 0.0 and float(every_step.max()) <= 0.5
+    assert float((every_step - free.clamp(0.0, 0.5)).abs().max()) > 0.05  # another path, not a clamped end
