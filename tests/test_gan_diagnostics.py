@@ -1,24 +1,38 @@
-"""Lesson 05's DCGAN and diagnostics: shapes, the init, the step's numbers, and ``diagnose`` on real short runs."""
+"""Lesson 05's DCGAN and diagnostics: shapes, the init, the step's numbers, and ``diagnose``: its rules on
+made-up histories, on real tiny runs, and on recorded full-size gallery runs of other seeds than the lesson's
+own."""
 
 from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from benchmarks import gan_failure_histories
 from course_utils import load_dataset
 from course_utils.gan_diagnostics import (
+    COLLAPSED,
     FAILURES,
+    RISEN,
     diagnose,
     diagnostic_step,
     draw_diagnostics,
     failure_run,
     grad_norm,
+    spread_fall,
     unlabelled,
 )
 from course_utils.models import gan
 from course_utils.models.dcgan import DCDiscriminator, DCGenerator, init_weights, transposed_output_size
 from course_utils.training import History
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("upsample", ["transposed", "resize"])
@@ -137,6 +151,48 @@ def test_draw_diagnostics_draws_what_the_history_has():
     assert len(fig.axes) == 5
 
 
+def made_up(d_real, d_fake, spread, every=10):
+    """A history with these series, one value every ``every`` steps."""
+    history = History()
+    for i, values in enumerate(zip(d_real, d_fake, spread)):
+        history.record(every * (i + 1), d_real=values[0], d_fake=values[1], spread=values[2])
+    return history
+
+
+RISE = [0.2, 0.25, 0.3, 0.4, 0.5, 0.55, 0.55, 0.5]  # an ordinary start: from an untrained G's 0.2 upwards
+
+
+def test_collapse_is_read_from_the_fakes_variety_whatever_d_says():
+    """D keeps rating real images higher (D is learning and winning) while the fakes' spread falls back:
+    collapse. The same curves of D with a spread that stays up: nothing to report."""
+    n = len(RISE) + 4
+    d_real, d_fake = [0.8] * n, [0.2] * n
+    assert diagnose(made_up(d_real, d_fake, RISE + [0.4, 0.3, 0.4, 0.5])).name == "mode_collapse"
+    assert diagnose(made_up(d_real, d_fake, RISE + [0.55, 0.5, 0.55, 0.6])).name == "healthy"
+
+
+def test_a_fall_counts_only_after_the_spread_rose_and_only_when_deep():
+    n = len(RISE) + 2
+    d_real, d_fake = [0.8] * n, [0.2] * n
+    shallow = RISE + [COLLAPSED * 0.55 + 0.02] * 2  # just above the line
+    assert diagnose(made_up(d_real, d_fake, shallow)).name == "healthy"
+    deep = RISE + [COLLAPSED * 0.55 - 0.02] * 2
+    assert diagnose(made_up(d_real, d_fake, deep)).name == "mode_collapse"
+    never_rose = [0.2, 0.25, RISEN - 0.02, 0.25, 0.12, 0.1, 0.2, 0.25]  # wobbles of an untrained G's spread
+    assert diagnose(made_up([0.8] * 8, [0.2] * 8, never_rose)).name == "healthy"
+    assert spread_fall(made_up([0.8] * 3, [0.2] * 3, [0.2, 0.3, 0.4])) is None
+    assert spread_fall(made_up([0.8] * 4, [0.2] * 4, [0.2, 0.5, 0.3, 0.4])) == (0.5, 20, 0.3, 30)
+
+
+def test_fakes_rated_above_real_images_mean_a_d_that_does_not_learn_not_collapse():
+    """D(G(z)) above D(x) with a spread that never rose (the frozen-D run's curves): a D that does not learn.
+    With a spread that rose and fell, the fall decides."""
+    n = len(RISE) + 4
+    d_real, d_fake = [0.55] * n, [0.6, 0.8] + [0.95] * (n - 2)
+    assert diagnose(made_up(d_real, d_fake, [0.2] * n)).name == "frozen_d"
+    assert diagnose(made_up(d_real, d_fake, RISE + [0.3, 0.2, 0.2, 0.2])).name == "mode_collapse"
+
+
 def test_diagnose_needs_the_diagnostic_series():
     history = History()
     history.record(1, d_loss=0.5)
@@ -168,13 +224,74 @@ def one_thread():
         ("healthy", 150),
         ("sigmoid_before_logits_loss", 80),
         ("no_batch_norm_in_g", 80),
-        ("mode_collapse", 80),
+        ("frozen_d", 80),
         ("d_too_strong", 80),
     ],
 )
 def test_diagnose_names_the_failure_of_a_real_run(images, one_thread, name, steps):
+    """The code path on tiny real runs (the lesson's seed). Collapse needs full-size networks: the recorded
+    runs below test it."""
     run, _ = failure_run(name, images, steps=steps, **TINY)
     assert diagnose(run.history).name == name, str(diagnose(run.history))
+
+
+def test_snapshots_do_not_change_a_run(images, one_thread):
+    plain, _ = failure_run("mode_collapse", images, steps=20, **TINY)
+    noise = torch.randn(4, 64)
+    watched, _ = failure_run("mode_collapse", images, steps=20, fixed_noise=noise, snapshot_every=10, **TINY)
+    assert watched.history.to_dict() == plain.history.to_dict()
+    assert [step for step, _ in watched.snapshots] == [0, 10, 20] and watched.snapshots[0][1].shape == (
+        4,
+        1,
+        28,
+        28,
+    )
+
+
+# ``benchmarks/gan_failure_histories.py`` trained every gallery run at the lesson's full-mode size with other
+# seeds than the lesson's 0, and recorded the histories: runs ``diagnose`` was not written from.
+@pytest.fixture(scope="module")
+def recorded():
+    record = json.loads(gan_failure_histories.OUTPUT.read_text(encoding="utf-8"))
+    return {
+        name: {int(seed): gan_failure_histories.as_history(run) for seed, run in by_seed.items()}
+        for name, by_seed in record["runs"].items()
+    }
+
+
+def test_the_recorded_runs_are_every_gallery_run_at_the_lessons_size_on_other_seeds(recorded):
+    record = json.loads(gan_failure_histories.OUTPUT.read_text(encoding="utf-8"))
+    settings = gan_failure_histories.SETTINGS
+    assert record["settings"] == settings and settings["threads"] == 1
+    lesson = json.loads((ROOT / "notebooks" / "05_dcgan.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(cell["source"]) for cell in lesson["cells"] if cell["cell_type"] == "code")
+    for name, key in (
+        ("gallery_images", "images"),
+        ("gallery_steps", "steps"),
+        ("gallery_channels", "channels"),
+    ):
+        assert re.search(rf"{name}=\({settings[key]}, \d+\)", code), (
+            f"the lesson's full-mode {name} is not {key}"
+        )
+    assert "batch_size=64, seed=0" in code
+    assert inspect.signature(failure_run).parameters["log_every"].default == settings["log_every"]
+    assert set(recorded) == set(FAILURES)
+    for name, by_seed in recorded.items():
+        assert len(by_seed) >= 5 and 0 not in by_seed, name
+        assert all(history.steps["spread"][-1] == settings["steps"] for history in by_seed.values()), name
+
+
+# What ``diagnose`` must get right on the recorded runs: every run of a failure that has a rule. The missing
+# detach and the 10× learning rate leave no sign in 300 steps: diagnose must not invent one (it says healthy).
+EXPECTED = {name: name for name in FAILURES} | {"no_detach": "healthy", "lr_too_high": "healthy"}
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_diagnose_on_runs_it_was_not_written_from(recorded, name):
+    verdicts = {seed: diagnose(history) for seed, history in recorded[name].items()}
+    wrong = {seed: str(verdict) for seed, verdict in verdicts.items() if verdict.name != EXPECTED[name]}
+    counts = Counter(verdict.name for verdict in verdicts.values())
+    assert not wrong, f"{name}: diagnose says {dict(counts)}; wrong on seeds {wrong}"
 
 
 def test_unlabelled_hides_the_names():
