@@ -35,7 +35,7 @@ from course_utils import load_dataset  # noqa: E402
 from course_utils.gan_diagnostics import FAILURES, diagnose, failure_run  # noqa: E402
 from course_utils.training import History  # noqa: E402
 
-OUTPUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "gan_failure_histories.json"
+OUTPUT = Path(__file__).resolve().parents[1] / "tests/fixtures/gan_failure_histories.json"
 # The lesson's full-mode gallery (notebooks/05_dcgan.ipynb, section 5).
 SETTINGS = {"images": 10_000, "channels": 32, "batch_size": 64, "steps": 300, "log_every": 10, "threads": 1}
 
