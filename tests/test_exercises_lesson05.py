@@ -295,7 +295,7 @@ def test_name_the_failures_right_answer_passes():
         ),
         ({**RIGHT, "A": "d_too_strong", "E": "no_batch_norm_in_g"}, "3 of 5 right. run A"),
         ({**RIGHT, "B": "d_too_strong"}, "drops to about 0.001"),
-        ({**RIGHT, "C": "mode_collapse"}, "ends ABOVE D(x)"),
+        ({**RIGHT, "C": "mode_collapse"}, "FALLS BACK to it or below"),
         ({**RIGHT, "E": "healthy"}, "climbs towards 1"),
         ({k: v for k, v in RIGHT.items() if k != "E"}, "one answer for each run"),
         ({**RIGHT, "C": "ok"}, "'ok' is not one of the names"),

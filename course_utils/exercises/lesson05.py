@@ -394,12 +394,12 @@ SIGNS = {
     "sigmoid_before_logits_loss": "D(x) and D(G(z)) never leave [0.5, 0.73] (σ(σ(x)) cannot), whatever D learns",
     "no_batch_norm_in_g": "the fakes start almost identical (spread near 0 at the very start), and D(G(z)) sinks "
     "towards 0",
-    "mode_collapse": "D(G(z)) ends ABOVE D(x) (the fakes rated more real than the real images) while G's gradient "
-    "norm shrinks",
+    "mode_collapse": "the spread climbs above an untrained G's 0.2 and then FALLS BACK to it or below (the fakes "
+    "alike again), while D(x) stays above D(G(z)): D learns, and wins",
     "d_too_strong": "D(G(z)) drops to about 0.001 near the start (D rejects every fake) while G's gradient norm is "
     "large",
     "healthy": "D(G(z)) stays below D(x) but clear of 0, the gradient norms stay in a steady band, and the spread "
-    "climbs towards 1",
+    "climbs towards 1 and stays there",
 }
 
 
