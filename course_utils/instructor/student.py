@@ -38,36 +38,38 @@ CELL_METADATA_TO_DROP = ("execution", "collapsed", "scrolled", "ExecuteTime")
 NOTEBOOK_METADATA_TO_DROP = ("widgets",)
 
 
+def _replace_regions(source: str, begin: str, end: str, replacement) -> str:
+    """Replace each region from a line containing ``begin`` to one containing ``end`` (markers included) by
+    ``replacement(begin_line)``, a list of lines. nbgrader's test: the words anywhere on the line."""
+    lines, inside = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            lines.extend(replacement(line))
+            inside = True
+        elif end in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def clear_solution_regions(source: str) -> str:
     """Replace each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region with the stub, at the marker's indent.
 
     The same rule as nbgrader's ``ClearSolutions`` (a test compares the two where nbgrader is installed), written
     out here so that learners build their copies with nbformat alone.
     """
-    lines, in_solution = [], False
-    for line in source.split("\n"):
-        if "BEGIN SOLUTION" in line:  # nbgrader's test: the words anywhere on the line
-            indent = line[: len(line) - len(line.lstrip())]
-            lines.extend(indent + stub_line for stub_line in STUB.split("\n"))
-            in_solution = True
-        elif "END SOLUTION" in line:
-            in_solution = False
-        elif not in_solution:
-            lines.append(line)
-    return "\n".join(lines)
+
+    def stub(marker_line: str) -> list:
+        indent = marker_line[: len(marker_line) - len(marker_line.lstrip())]
+        return [indent + stub_line for stub_line in STUB.split("\n")]
+
+    return _replace_regions(source, "BEGIN SOLUTION", "END SOLUTION", stub)
 
 
 def remove_hidden_tests(source: str) -> str:
     """Drop each ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region, markers included (as nbgrader)."""
-    lines, hidden = [], False
-    for line in source.split("\n"):
-        if "BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            lines.append(line)
-    return "\n".join(lines)
+    return _replace_regions(source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", lambda marker_line: [])
 
 
 def stub_message(exercise: Exercise, function: str) -> str:
