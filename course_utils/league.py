@@ -35,7 +35,7 @@ is added with a few lines (see ``register`` and the DCGAN row)::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import matplotlib.pyplot as plt
@@ -68,15 +68,17 @@ from .training import evaluating
 Sampler = Callable[[int, torch.Generator], torch.Tensor]  # (n, generator) -> n images N×1×28×28 in [0, 1]
 
 # What the models trained on the spot get (full, fast). Full, lessons 01-04: about 3 minutes in all on a quiet
-# 2-core CPU; lessons 05-09 add about 22 minutes (one thread, measured speeds on a shared machine: DCGAN 0.1 s a
+# 2-core CPU; lessons 05-09 add about 20 minutes (one thread, measured speeds on a shared machine: DCGAN 0.1 s a
 # step, the deeper DCGAN 0.15 s, WGAN-GP 0.3 s a generator step, cGAN 0.04 s, cVAE 9 s an epoch, each SmallUNet
-# 0.2 s a step). A row trains only when no checkpoint trained at least as long exists (the benchmarks save theirs).
+# 0.2 s a step). A row trains only when no checkpoint trained at least as long exists: the benchmarks save theirs,
+# and lessons 04-07 save the models they train, so lesson 08 after them trains only the VAE and the deeper DCGAN.
 TRAINING = {
     "train_images": (None, 1000),
     "autoencoder_epochs": (5, 1),
     "vae_epochs": (10, 1),
     "gan_steps": (3000, 100),
     "dcgan_steps": (2000, 20),
+    "dcgan_deeper_steps": (1000, 20),  # a stand-in: no lesson trains it at length (its benchmark does)
     "wgan_steps": (600, 5),  # generator steps, each with 5 critic steps
     "cgan_steps": (3000, 20),
     "cvae_epochs": (5, 1),
@@ -92,8 +94,8 @@ SAMPLING_STEPS = (25, 5)
 
 @dataclass
 class Context:
-    """What every ``build`` function may use: the training split, fast mode, the device, the training budget, and
-    the sampling steps of the diffusion and flow-matching rows."""
+    """What every ``build`` function may use: the training split, fast mode, the device, the training budget, the
+    sampling steps of the diffusion and flow-matching rows, and whether a row without a checkpoint may train."""
 
     train: Dataset
     fast: bool
@@ -101,6 +103,7 @@ class Context:
     budget: Dict[str, Optional[int]]
     dataset: str = "fashion-mnist"
     sampling_steps: int = SAMPLING_STEPS[0]
+    train_missing: bool = True  # False: a row without a checkpoint is left out instead of trained here
 
     @property
     def train_images(self) -> torch.Tensor:
@@ -160,6 +163,7 @@ def load_or_train(
     fast: bool,
     accept: Callable[[dict], bool] = lambda meta: True,
     device: Optional[torch.device] = None,
+    may_train: bool = True,
 ) -> Tuple[nn.Module, str]:
     """A trained model and where it came from.
 
@@ -167,7 +171,7 @@ def load_or_train(
     then the league's own ``<own_name>.pt`` (``<own_name>-fast.pt`` in fast mode, never used in full mode), keeping
     the first that loads and that ``accept(metadata)`` approves (e.g. "trained at least as long as the budget
     here"). Otherwise calls ``train() -> (model, metadata)``, saves the model as the league's own checkpoint and
-    returns it. ``source`` says which happened.
+    returns it; with ``may_train=False`` it raises ``NotTrainedYet`` instead. ``source`` says which happened.
     """
     own = f"{own_name}-fast.pt" if fast else f"{own_name}.pt"
     names = list(candidates) + [f"{own_name}.pt"] + ([own] if fast else [])
@@ -185,6 +189,8 @@ def load_or_train(
                 (_count(meta[unit + "s"], unit) for unit in ("step", "epoch") if unit + "s" in meta), ""
             )
             return model.eval(), f"checkpoint {name}" + (f" ({about})" if about else "")
+    if not may_train:
+        raise NotTrainedYet(f"no checkpoint among {', '.join(names)}")
     started = time.perf_counter()
     model, meta = train()
     seconds = time.perf_counter() - started
@@ -192,6 +198,10 @@ def load_or_train(
     save_checkpoint(model, checkpoint_dir() / own, **meta)
     about = meta.get("about", "")
     return model.eval(), f"trained here: {about}, {seconds:.0f} s; saved as {own}"
+
+
+class NotTrainedYet(LookupError):
+    """A row that may only be loaded (a later lesson's model, see ``build``) has no checkpoint yet."""
 
 
 def _count(n: int, noun: str) -> str:
@@ -280,6 +290,7 @@ def _autoencoder(context: Context) -> Tuple[Sampler, str]:
     model, source = load_or_train(
         ["autoencoder-conv-30d.pt"], "league-autoencoder", train, context.fast,
         accept=lambda meta: meta.get("config", {}).get("latent_dim") == 30, device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
     # A Gaussian (mean and full covariance) fitted to the codes of training images, as in lesson 02 §6.
     codes = encode_images(model, context.train_images[:10000]).double()
@@ -307,7 +318,10 @@ def _vae(context: Context) -> Tuple[Sampler, str]:
         return model.cpu(), {"epochs": epochs, "train_images": len(context.train_images),
                              "about": f"{_count(epochs, 'epoch')} on {len(context.train_images):,} binarized images"}  # fmt: skip
 
-    model, source = load_or_train([], "league-vae", train, context.fast, device=context.device)
+    model, source = load_or_train(
+        [], "league-vae", train, context.fast, device=context.device,
+        may_train=context.train_missing,
+    )  # fmt: skip
 
     def sample(n: int, rng: torch.Generator) -> torch.Tensor:
         with evaluating(model):
@@ -336,6 +350,7 @@ def _mlp_gan(context: Context) -> Tuple[Sampler, str]:
     model, source = load_or_train(
         candidates, "league-mlp-gan", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
     return generator_sampler(model), source
 
@@ -356,13 +371,14 @@ def _dcgan(context: Context) -> Tuple[Sampler, str]:
     model, source = load_or_train(
         ["dcgan-benchmark-fashion-mnist.pt", "lesson05-dcgan-generator.pt"], "league-dcgan", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
     return generator_sampler(model), source
 
 
 @register("dcgan_deeper", "deeper DCGAN", lesson="05")
 def _dcgan_deeper(context: Context) -> Tuple[Sampler, str]:
-    steps = context.budget["dcgan_steps"]
+    steps = context.budget["dcgan_deeper_steps"]
 
     def train() -> Tuple[nn.Module, dict]:
         # Lesson 05's final DCGAN: a 3×3 convolution more at each scale in both networks, Adam DEEPER_LR, sampled
@@ -379,6 +395,7 @@ def _dcgan_deeper(context: Context) -> Tuple[Sampler, str]:
     model, source = load_or_train(
         ["dcgan-deeper-benchmark-fashion-mnist.pt"], "league-dcgan-deeper", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
     return generator_sampler(model), source
 
@@ -400,10 +417,12 @@ def _wgan_gp(context: Context) -> Tuple[Sampler, str]:
             "about": about,
         }
 
-    # Lesson 06's benchmark (benchmarks/wgan_quality.py), when trained at least as long.
+    # Lesson 06's benchmark (benchmarks/wgan_quality.py) or the lesson's own, when trained at least as long.
     model, source = load_or_train(
-        ["wgan-gp-benchmark-fashion-mnist.pt"], "league-wgan-gp", train, context.fast,
+        ["wgan-gp-benchmark-fashion-mnist.pt", "lesson06-wgan-gp-generator.pt"], "league-wgan-gp", train,
+        context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
     return generator_sampler(model), source
 
@@ -413,9 +432,11 @@ def _balanced_labels(n: int, rng: torch.Generator) -> torch.Tensor:
     return torch.randint(conditional.NUM_CLASSES, (n,), generator=rng)
 
 
-def _conditional_gan(context: Context, conditioning: str, checkpoint: str) -> Tuple[Sampler, str]:
+def _conditional_gan(
+    context: Context, conditioning: str, checkpoint: str, lesson_checkpoint: str
+) -> Tuple[Sampler, str]:
     """Lesson 07's conditional GAN with D's ``conditioning`` ("channels" or "auxiliary"): the benchmark's
-    ``checkpoint`` when it was trained at least as long on as many images, else trained here."""
+    ``checkpoint`` or the lesson's, when trained at least as long on as many images, else trained here."""
     steps = context.budget["cgan_steps"]
     images, labels = context.train_images, context.train_labels
 
@@ -428,11 +449,12 @@ def _conditional_gan(context: Context, conditioning: str, checkpoint: str) -> Tu
         return generator.cpu(), {"steps": run.steps, "train_images": len(images),
                                  "about": f"{run.steps:,} steps on {len(images):,} images"}  # fmt: skip
 
-    # Lesson 07's benchmark (benchmarks/conditional_quality.py) saves both cGANs.
+    # Lesson 07's benchmark (benchmarks/conditional_quality.py) and the lesson itself save both cGANs.
     model, source = load_or_train(
-        [checkpoint], "league-" + checkpoint.replace("-benchmark-fashion-mnist.pt", ""), train, context.fast,
+        [checkpoint, lesson_checkpoint], "league-" + checkpoint.replace("-benchmark-fashion-mnist.pt", ""), train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps and meta.get("train_images", 0) >= len(images),
         device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
 
     def sample(n: int, rng: torch.Generator) -> torch.Tensor:
@@ -446,12 +468,16 @@ def _conditional_gan(context: Context, conditioning: str, checkpoint: str) -> Tu
 
 @register("cgan", "conditional GAN", lesson="07")
 def _cgan(context: Context) -> Tuple[Sampler, str]:
-    return _conditional_gan(context, "channels", "cgan-benchmark-fashion-mnist.pt")
+    return _conditional_gan(
+        context, "channels", "cgan-benchmark-fashion-mnist.pt", "lesson07-cgan-generator.pt"
+    )
 
 
 @register("acgan", "AC-GAN", lesson="07")
 def _acgan(context: Context) -> Tuple[Sampler, str]:
-    return _conditional_gan(context, "auxiliary", "cgan-auxiliary-benchmark-fashion-mnist.pt")
+    return _conditional_gan(
+        context, "auxiliary", "cgan-auxiliary-benchmark-fashion-mnist.pt", "lesson07-acgan-generator.pt"
+    )
 
 
 @register("cvae", "conditional VAE", lesson="07")
@@ -466,9 +492,10 @@ def _cvae(context: Context) -> Tuple[Sampler, str]:
                              "about": f"{_count(epochs, 'epoch')} on {len(images):,} images"}  # fmt: skip
 
     model, source = load_or_train(
-        ["cvae-benchmark-fashion-mnist.pt"], "league-cvae", train, context.fast,
+        ["cvae-benchmark-fashion-mnist.pt", "lesson07-cvae.pt"], "league-cvae", train, context.fast,
         accept=lambda meta: meta.get("epochs", 0) >= epochs and meta.get("train_images", 0) >= len(images),
         device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
 
     def sample(n: int, rng: torch.Generator) -> torch.Tensor:
@@ -502,6 +529,7 @@ def _time_model(context: Context, kind: str) -> Tuple[nn.Module, str]:
     return load_or_train(
         [f"{kind}-fashion-mnist.pt", f"lesson09-{kind}.pt"], f"league-{kind}", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+        may_train=context.train_missing,
     )  # fmt: skip
 
 
@@ -554,8 +582,17 @@ class Samplers:
     seconds: Dict[str, float] = field(default_factory=dict)
 
 
-def build(keys: Optional[Sequence[str]] = None, context: Optional[Context] = None) -> Samplers:
-    """Load or train every row in ``keys`` (default: all), printing where each came from."""
+def build(
+    keys: Optional[Sequence[str]] = None,
+    context: Optional[Context] = None,
+    load_only_after: Optional[str] = None,
+) -> Samplers:
+    """Load or train every row in ``keys`` (default: all), printing where each came from.
+
+    ``load_only_after="08"``: rows of lessons after 08 are only loaded from a checkpoint (the lesson's or its
+    benchmark's); without one the row is left out, and a line says so. A learner's first pass through lesson 08
+    then scores what lessons 01-07 trained, instead of training lesson 09's models here.
+    """
     context = context or make_context()
     keys = list(keys) if keys is not None else list(REGISTRY)
     unknown = [k for k in keys if k not in REGISTRY]
@@ -563,11 +600,18 @@ def build(keys: Optional[Sequence[str]] = None, context: Optional[Context] = Non
         raise UnknownNameError(f"No league row {unknown[0]!r}. Rows: {', '.join(REGISTRY)}.")
     built = Samplers()
     for key in keys:
+        entry = REGISTRY[key]
+        later = load_only_after is not None and entry.lesson.isdigit() and entry.lesson > load_only_after
         started = time.perf_counter()
-        built.samplers[key], built.sources[key] = REGISTRY[key].build(context)
+        try:
+            built.samplers[key], built.sources[key] = entry.build(replace(context, train_missing=not later))
+        except NotTrainedYet:
+            print(f"{entry.name}: left out until lesson {entry.lesson} has saved it (run lesson {entry.lesson}, "
+                  "then this cell again)")  # fmt: skip
+            continue
         built.models[key] = getattr(built.samplers[key], "model", None)
         built.seconds[key] = round(time.perf_counter() - started, 1)
-        print(f"{REGISTRY[key].name}: {built.sources[key]}")
+        print(f"{entry.name}: {built.sources[key]}")
     return built
 
 
@@ -738,6 +782,7 @@ __all__ = [
     "TRAINING",
     "Context",
     "Entry",
+    "NotTrainedYet",
     "Samplers",
     "build",
     "default_sizes",

@@ -26,8 +26,8 @@ def tiny_budget(tmp_path, monkeypatch, one_thread):
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
     monkeypatch.setitem(league.TRAINING, "train_images", (320, 320))  # WGAN-GP's 5 critic batches of 64
     for name, budget in (("autoencoder_epochs", 1), ("vae_epochs", 1), ("gan_steps", 2), ("dcgan_steps", 2),
-                         ("wgan_steps", 1), ("cgan_steps", 2), ("cvae_epochs", 1), ("diffusion_steps", 2),
-                         ("flow_steps", 2)):  # fmt: skip
+                         ("dcgan_deeper_steps", 2), ("wgan_steps", 1), ("cgan_steps", 2), ("cvae_epochs", 1),
+                         ("diffusion_steps", 2), ("flow_steps", 2)):  # fmt: skip
         monkeypatch.setitem(league.TRAINING, name, (budget, budget))
     monkeypatch.setattr(league, "SAMPLING_STEPS", (3, 2))
     return tmp_path
@@ -105,6 +105,44 @@ def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, m
                     train_images=100)  # fmt: skip
     _, source = league.REGISTRY["cvae"].build(league.make_context())
     assert source.startswith("trained here") and (tiny_budget / "league-cvae.pt").is_file()
+
+
+def test_the_lessons_own_checkpoints_are_loaded(tiny_budget, monkeypatch):
+    """Lessons 06 and 07 save what they train under these names; lesson 08 after them trains none of it again."""
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    torch.manual_seed(0)
+    saved = {
+        "wgan_gp": ("lesson06-wgan-gp-generator.pt", dcgan.DCGenerator(channels=8), {"steps": 800}),
+        "cgan": ("lesson07-cgan-generator.pt", conditional.ConditionalGenerator(channels=8),
+                 {"steps": 3000, "train_images": 55_000}),
+        "acgan": ("lesson07-acgan-generator.pt", conditional.ConditionalGenerator(channels=8),
+                  {"steps": 3000, "train_images": 55_000}),
+        "cvae": ("lesson07-cvae.pt", conditional.ConditionalVAE(4, hidden=(16,)),
+                 {"epochs": 10, "train_images": 55_000}),
+    }  # fmt: skip
+    for name, model, meta in saved.values():
+        save_checkpoint(model, tiny_budget / name, **meta)
+    built = league.build(list(saved))
+    for key, (name, model, _) in saved.items():
+        assert built.sources[key].startswith(f"checkpoint {name} ("), key
+        assert torch.equal(next(built.models[key].parameters()), next(model.parameters())), key
+
+
+def test_a_later_lessons_row_is_left_out_until_its_checkpoint_exists(tiny_budget, monkeypatch, capsys):
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    built = league.build(["real", "diffusion", "flow"], load_only_after="08")
+    assert list(built.samplers) == ["real"]
+    assert not list(tiny_budget.glob("league-*.pt")), "a left-out row must not train"
+    printed = capsys.readouterr().out
+    assert "diffusion (DDIM): left out until lesson 09 has saved it" in printed
+    save_checkpoint(
+        SmallUNet(channels=(8, 8, 8), time_dim=8), tiny_budget / "lesson09-diffusion.pt", steps=5000
+    )
+    built = league.build(["real", "diffusion", "flow"], load_only_after="08")
+    assert list(built.samplers) == ["real", "diffusion"]
+    assert built.sources["diffusion"].startswith("checkpoint lesson09-diffusion.pt (5,000 steps)")
+    with pytest.raises(league.NotTrainedYet):
+        league.load_or_train(["none.pt"], "league-x", train=lambda: None, fast=False, may_train=False)
 
 
 def test_the_yardsticks_score_as_they_must(tiny_budget, monkeypatch):
