@@ -43,3 +43,40 @@ def test_it_says_how_to_start_and_where_the_rest_is():
         "LICENSE",
     ):
         assert needed in README, f"README.md should mention {needed}"
+
+
+def test_the_lesson_times_are_the_full_runs():
+    from benchmarks import make_readme
+
+    assert make_readme.syllabus(README) == README, (
+        "README.md's lesson times differ from benchmarks/results/full_run.json: run "
+        "`python benchmarks/make_readme.py` and commit README.md."
+    )
+
+
+def test_the_lesson_times_come_from_the_results_files(tmp_path):
+    import json
+
+    from benchmarks import make_readme
+
+    def run(seconds, status="ok"):
+        return {"status": status, "seconds": seconds, "torch_threads": 2,
+                "load_average_1min": {"at_start": 1.9, "at_end": 2.1}}  # fmt: skip
+
+    record = {"date": "2026-01-02T03:04:05", "machine": {"cpu_count": 2}, "total_seconds": 700.0,
+              "lessons": {"00_welcome": run(40.0), "01_generative_vs_discriminative": run(660.0, "error")}}  # fmt: skip
+    (tmp_path / "full_run.json").write_text(json.dumps(record))
+    written = make_readme.syllabus(README, tmp_path)
+    rows = {line.split("|")[1].strip(): line for line in written.splitlines() if re.match(r"\| \d\d \|", line)}
+    assert rows["00"].endswith("| 40 s | not measured |")
+    assert rows["01"].endswith("| failed | not measured |")
+    assert rows["02"].endswith("| not measured | not measured |")
+    assert "2 lessons in 11.7 min" in written and "between 1.90 and 2.10" in written
+    record["lessons"] = {"00_welcome": run(12.0)}
+    (tmp_path / "full_run-gpu.json").write_text(json.dumps(record))
+    rows = {line.split("|")[1].strip(): line for line in make_readme.syllabus(README, tmp_path).splitlines()
+            if re.match(r"\| \d\d \|", line)}  # fmt: skip
+    assert rows["00"].endswith("| 40 s | 12 s |")
+    assert make_readme.syllabus(make_readme.syllabus(README, tmp_path), tmp_path) == make_readme.syllabus(
+        README, tmp_path
+    ), "writing twice must change nothing"
