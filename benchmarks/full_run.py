@@ -9,8 +9,9 @@ Each lesson runs top to bottom with ``COURSE_FAST`` unset, in a kernel of its ow
 that starts empty for the whole run: a lesson trains what it needs, or loads what an earlier lesson of the same
 run saved, exactly as on a learner's first pass through the course. For each lesson the results file records
 the wall time, the device and threads, the load average at its start and end, the kernel's peak memory, and
-every line the lesson printed (its figures, which its "what you should see" quotes). A table row is printed as
-each lesson ends. Run it with nothing else on the machine, and read the load columns to check that it was so.
+every line the lesson printed (its figures, which its "what you should see" quotes); the executed notebook, with
+its plots, goes to ``build/full-run/``. A table row is printed as each lesson ends. Run it with nothing else on
+the machine, and read the load columns to check that it was so.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from benchmarks.common import RESULTS_DIR, load_average, machine  # noqa: E402
 
 NOTEBOOKS = REPOSITORY / "notebooks"
 STATE_FILE = REPOSITORY / "build" / "full-run.state"  # the checkpoint folder of a run, for --resume
+EXECUTED = REPOSITORY / "build" / "full-run"  # each lesson as it ran, outputs included (not committed)
 CELL_TIMEOUT_SECONDS = 3600
 MAX_PRINTED_LINES = 600  # per lesson: enough for every figure, without storing a training log
 
@@ -87,8 +89,9 @@ def printed_lines(nb: nbformat.NotebookNode) -> List[str]:
     return lines[:MAX_PRINTED_LINES]
 
 
-def run_lesson(path: Path, checkpoint_dir: Path) -> Dict:
-    """Run one lesson notebook in full mode in a fresh kernel; what it took and what it printed."""
+def run_lesson(path: Path, checkpoint_dir: Path, executed_dir: Path = EXECUTED) -> Dict:
+    """Run one lesson notebook in full mode in a fresh kernel; what it took and what it printed. The executed
+    notebook is written to ``executed_dir``."""
     nb = nbformat.read(str(path), as_version=4)
     environment = {"COURSE_CHECKPOINT_DIR": str(checkpoint_dir), "MPLBACKEND": "Agg"}
     saved = {key: os.environ.get(key) for key in [*environment, "COURSE_FAST"]}
@@ -123,7 +126,14 @@ def run_lesson(path: Path, checkpoint_dir: Path) -> Dict:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    record["printed"] = printed_lines(nb)
+    # The checkpoint folder is a temporary path of the machine that ran it: the record names it by its variable.
+    record["printed"] = [
+        line.replace(str(checkpoint_dir), "$COURSE_CHECKPOINT_DIR") for line in printed_lines(nb)
+    ]
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(
+        nb, str(executed_dir / path.name)
+    )  # with its outputs and figures, to read beside the prose
     return record
 
 

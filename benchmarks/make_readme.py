@@ -295,7 +295,11 @@ def full_run(record: Dict) -> Extracted:
         f"{minutes(lessons[longest]['seconds'])}; "
         + (f"failed: {', '.join(failed)}" if failed else f"all {len(lessons)} lessons ran to the end")
     )
-    return "every lesson in full mode, in order, a fresh kernel each and one fresh checkpoint folder", headline, None
+    return (
+        "every lesson in full mode, in order, a fresh kernel each and one fresh checkpoint folder",
+        headline,
+        None,
+    )
 
 
 @extractor("league_table", "08")

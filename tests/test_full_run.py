@@ -33,9 +33,14 @@ def test_a_lesson_runs_in_full_mode_with_a_fresh_checkpoint_folder(tmp_path, mon
         "import time\ntime.sleep(1.5)",
         "3 * 7",
     )
-    record = full_run.run_lesson(path, checkpoints)
+    record = full_run.run_lesson(path, checkpoints, executed_dir=tmp_path / "executed")
     assert record["status"] == "ok"
-    assert record["printed"] == ["full mode", f"checkpoints: {checkpoints}", "21"]
+    # the checkpoint folder, a temporary path of the machine, is recorded by its variable's name
+    assert record["printed"] == ["full mode", "checkpoints: $COURSE_CHECKPOINT_DIR", "21"]
+    executed = nbformat.read(str(tmp_path / "executed" / path.name), as_version=4)
+    assert executed.cells[2].outputs[0]["data"]["text/plain"] == "21", (
+        "the executed notebook keeps its outputs"
+    )
     assert record["peak_memory_mib"] > 200, "the kernel's 200 MiB allocation must show in its peak memory"
     assert record["seconds"] > 0 and set(record["load_average_1min"]) == {"at_start", "at_end"}
     assert __import__("os").environ["COURSE_FAST"] == "1", "the caller's environment is restored"
@@ -45,6 +50,6 @@ def test_a_failing_lesson_is_recorded_with_its_error(tmp_path):
     path = lesson(
         tmp_path, "print('before')", "raise ValueError('the data folder is empty')", "print('never')"
     )
-    record = full_run.run_lesson(path, tmp_path)
+    record = full_run.run_lesson(path, tmp_path, executed_dir=tmp_path / "executed")
     assert record["status"] == "error" and "the data folder is empty" in record["error"]
     assert record["printed"] == ["before"]

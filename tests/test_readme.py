@@ -67,7 +67,9 @@ def test_the_lesson_times_come_from_the_results_files(tmp_path):
               "lessons": {"00_welcome": run(40.0), "01_generative_vs_discriminative": run(660.0, "error")}}  # fmt: skip
     (tmp_path / "full_run.json").write_text(json.dumps(record))
     written = make_readme.syllabus(README, tmp_path)
-    rows = {line.split("|")[1].strip(): line for line in written.splitlines() if re.match(r"\| \d\d \|", line)}
+    rows = {
+        line.split("|")[1].strip(): line for line in written.splitlines() if re.match(r"\| \d\d \|", line)
+    }
     assert rows["00"].endswith("| 40 s | not measured |")
     assert rows["01"].endswith("| failed | not measured |")
     assert rows["02"].endswith("| not measured | not measured |")
