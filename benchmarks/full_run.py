@@ -178,7 +178,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     STATE_FILE.write_text(json.dumps({"checkpoint_dir": str(checkpoint_dir)}))
 
     device = device_in_use()
-    print(f"Full mode, {device['device']} ({device['torch_threads']} threads); a fresh checkpoint folder.")
+    folder = "the interrupted run's checkpoint folder" if results else "a fresh checkpoint folder"
+    print(f"Full mode, {device['device']} ({device['torch_threads']} threads); {folder}.")
     print(f"{'lesson':<42} {'status':<7} {'time':>14} {'peak MiB':>9} {'load start → end':>17}")
     for path in lessons:
         name = path.stem

@@ -22,7 +22,7 @@ that run's conditions.
 
 The course's front page (``README.md``) takes its lesson times from ``results/full_run.json`` (``make
 full-run``): the CPU column of its syllabus table and the sentence above it that states the run's conditions;
-the GPU column from ``results/full_run-gpu.json`` when a GPU run was made, else "not measured". The table's
+the GPU column from a ``results/full_run*.json`` recorded on CUDA when one was made, else "not measured". The table's
 other columns are hand-written and kept.
 
 Only the text between the markers below is rewritten; the hand-written text around them is kept.
@@ -478,14 +478,16 @@ def conditions_sentence(record: Dict) -> str:
 
 def syllabus(readme_text: str, results_dir: Path = RESULTS_DIR) -> str:
     """``readme_text`` with the syllabus table's CPU and GPU columns, and the sentence above the table, written
-    from the full runs (``results/full_run.json``; ``results/full_run-gpu.json`` if a GPU run exists)."""
+    from the full runs (``results/full_run.json``, and a ``full_run*.json`` recorded on CUDA if there is one)."""
     if SYLLABUS_START not in readme_text or SYLLABUS_END not in readme_text:
         raise ResultsError(f"README.md lacks the markers {SYLLABUS_START} and {SYLLABUS_END}")
     before, rest = readme_text.split(SYLLABUS_START, 1)
     part, after = rest.split(SYLLABUS_END, 1)
     cpu = json.loads((results_dir / "full_run.json").read_text(encoding="utf-8"))
-    gpu_path = results_dir / "full_run-gpu.json"
-    gpu = json.loads(gpu_path.read_text(encoding="utf-8")) if gpu_path.exists() else None
+    runs = [
+        json.loads(path.read_text(encoding="utf-8")) for path in sorted(results_dir.glob("full_run*.json"))
+    ]
+    gpu = next((run for run in runs if run.get("machine", {}).get("cuda")), None)
 
     def lesson_time(record: Optional[Dict], number: str) -> str:
         if record is None:
@@ -523,7 +525,7 @@ def main(argv=None) -> int:
     stale = 0
     for path, wanted in pages.items():
         current = path.read_text(encoding="utf-8")
-        name = path.relative_to(HERE.parent)
+        name = path.relative_to(HERE.parent) if HERE.parent in path.parents else path
         if args.check:
             if wanted == current:
                 print(f"{name} is up to date.")

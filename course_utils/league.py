@@ -67,11 +67,10 @@ from .training import evaluating
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]  # (n, generator) -> n images N×1×28×28 in [0, 1]
 
-# What the models trained on the spot get (full, fast). Full, lessons 01-04: about 3 minutes in all on a quiet
-# 2-core CPU; lessons 05-09 add about 20 minutes (one thread, measured speeds on a shared machine: DCGAN 0.1 s a
-# step, the deeper DCGAN 0.15 s, WGAN-GP 0.3 s a generator step, cGAN 0.04 s, cVAE 9 s an epoch, each SmallUNet
-# 0.2 s a step). A row trains only when no checkpoint trained at least as long exists: the benchmarks save theirs,
-# and lessons 04-07 save the models they train, so lesson 08 after them trains only the VAE and the deeper DCGAN.
+# What the models trained on the spot get (full, fast). A row trains only when no checkpoint trained at least as
+# long exists: the benchmarks save theirs, and lessons 04-07 save the models they train, so lesson 08 after them
+# in full mode trains three stand-ins: the autoencoder (103 s), the VAE (16 s) and the deeper DCGAN (139 s)
+# (benchmarks/results/full_run.json, lesson 08's printed source lines).
 TRAINING = {
     "train_images": (None, 1000),
     "autoencoder_epochs": (5, 1),
@@ -87,8 +86,8 @@ TRAINING = {
 }
 
 # Network evaluations per sample of the diffusion (DDIM) and flow-matching (Euler) rows (full, fast). Each costs
-# about 2 ms per image on one CPU thread (SmallUNet (16, 32, 64)): at N = 5,000 × 3 seeds, 25 steps are about 12
-# minutes per row, the league's largest cost.
+# about 0.6 ms per image with 2 threads of a 2-core CPU (lesson 09's timing table in full_run.json): at N = 2,000
+# × 3 seeds, 25 steps are about 1½ minutes per row, the league's largest cost.
 SAMPLING_STEPS = (25, 5)
 
 

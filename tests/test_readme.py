@@ -75,6 +75,7 @@ def test_the_lesson_times_come_from_the_results_files(tmp_path):
     assert rows["02"].endswith("| not measured | not measured |")
     assert "2 lessons in 11.7 min" in written and "between 1.90 and 2.10" in written
     record["lessons"] = {"00_welcome": run(12.0)}
+    record["machine"]["cuda"] = "NVIDIA H100"  # a run on a GPU, saved under another name
     (tmp_path / "full_run-gpu.json").write_text(json.dumps(record))
     rows = {line.split("|")[1].strip(): line for line in make_readme.syllabus(README, tmp_path).splitlines()
             if re.match(r"\| \d\d \|", line)}  # fmt: skip
