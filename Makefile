@@ -90,7 +90,7 @@ screenshots: test-setup
 
 # Every benchmark in lesson order (the league table last: it reads the others' checkpoints), then the table of
 # results in benchmarks/README.md. The validation searches behind the settings (benchmarks/*_search.py) run alone.
-BENCHMARKS := pipeline_throughput classifier autoencoder_vs_pca vae_vs_pytorch_examples gan_quality dcgan_quality \
+BENCHMARKS := pipeline_throughput classifier autoencoder_vs_pca vae_vs_pytorch_examples gan_quality dcgan_quality dcgan_ablation \
 	wgan_quality conditional_quality diffusion_quality league_table
 benchmarks: setup
 	for name in $(BENCHMARKS); do $(PY) benchmarks/$$name.py || exit 1; done

@@ -1,5 +1,5 @@
-"""What every benchmark script shares: the machine's description, its load, the training clock, and writing results
-as JSON."""
+"""What every benchmark script shares: the machine's description, its load, the training clock, writing results
+as JSON, and the checkpoints a run saves (named after the run, recorded in its results with their hash)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 
@@ -84,3 +84,74 @@ def write_results(name: str, figures: dict) -> Path:
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"Results written to {path}")
     return path
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Checkpoints a run saves: named after the run, recorded with their hash
+# ------------------------------------------------------------------------------------------------------------
+
+
+def run_checkpoint_name(output: str, model: str, seed: int) -> str:
+    """``<output>-<model>-seed<seed>.pt``: the results file's name, the model and the training seed, so that a run
+    with another ``--output`` or seed never writes over the checkpoint another results file names."""
+    return f"{output}-{model}-seed{seed}.pt"
+
+
+def save_run_checkpoint(
+    model: torch.nn.Module,
+    output: str,
+    name: str,
+    seed: int,
+    league_row: Optional[str] = None,
+    **metadata,
+) -> Dict[str, object]:
+    """Save ``model`` in ``checkpoint_dir()`` under ``run_checkpoint_name(output, name, seed)``; the record to keep
+    in the run's results: the model's name, seed, file name, SHA-256 and the league row it stands for (if any)."""
+    from course_utils.checkpoints import checkpoint_dir, file_sha256, save_checkpoint
+
+    path = save_checkpoint(model, checkpoint_dir() / run_checkpoint_name(output, name, seed), **metadata)
+    return {
+        "model": name,
+        "seed": seed,
+        "file": path.name,
+        "sha256": file_sha256(path),
+        "league_row": league_row,
+    }
+
+
+def recorded_checkpoints(record: object) -> Iterator[Dict[str, object]]:
+    """Every checkpoint record (a dict with ``file``, ``sha256`` and ``league_row``) anywhere in a results file."""
+    if isinstance(record, dict):
+        if {"file", "sha256", "league_row"} <= set(record):
+            yield record
+        for value in record.values():
+            yield from recorded_checkpoints(value)
+    elif isinstance(record, list):
+        for value in record:
+            yield from recorded_checkpoints(value)
+
+
+def league_checkpoints(
+    results_dir: Path = RESULTS_DIR, names: Optional[list] = None
+) -> Dict[str, Tuple[str, str]]:
+    """The checkpoint each league row must load, from the results files that recorded one: ``{row: (file,
+    sha256)}``. ``names`` limits the search to those results files (e.g. ``["dcgan_quality"]``). Two files that
+    record different checkpoints for one row are an error: say which with ``names``."""
+    chosen: Dict[str, Tuple[str, str]] = {}
+    source: Dict[str, str] = {}
+    paths = sorted(results_dir.glob("*.json"))
+    if names is not None:
+        paths = [path for path in paths if path.stem in names]
+    for path in paths:
+        for entry in recorded_checkpoints(json.loads(path.read_text(encoding="utf-8"))):
+            row = entry["league_row"]
+            if row is None:
+                continue
+            pinned = (str(entry["file"]), str(entry["sha256"]))
+            if row in chosen and chosen[row] != pinned:
+                raise ValueError(
+                    f"League row {row!r}: {source[row]} records {chosen[row][0]}, {path.name} records {pinned[0]}. "
+                    "Name the results files to use with --results."
+                )
+            chosen[row], source[row] = pinned, path.name
+    return chosen

@@ -40,9 +40,9 @@ do not eat the training budget; wall-clock time is recorded too, with the 1-minu
 the end and whether the run was alone on the machine (``--alone``, as the person running it says). Writes
 ``benchmarks/results/conditional_quality[-validation].json`` (figures under ``cgan`` for the label channels,
 ``cgan_auxiliary`` and ``cgan_projection`` for the others). It also saves the models in ``checkpoint_dir()`` for
-lesson 08's league table: ``cgan-benchmark-fashion-mnist.pt`` (the label-channel cGAN, with ``steps``),
-``cgan-auxiliary-benchmark-fashion-mnist.pt`` and ``cvae-benchmark-fashion-mnist.pt`` (with ``epochs``), each
-with ``train_images``.
+lesson 08's league table, named after the run (``conditional_quality-cgan-seed<seed>.pt`` for the label-channel
+cGAN, with ``steps``; ``…-cgan-auxiliary-…``, ``…-cgan-projection-…`` and ``…-cvae-…``, with ``epochs``), each with
+``train_images``, and records each file with its SHA-256 in the results.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import compute_clock, load_average, portable_path, write_results  # noqa: E402
-from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
+from benchmarks.common import compute_clock, load_average, save_run_checkpoint, write_results  # noqa: E402
+from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
 from course_utils.models import conditional  # noqa: E402
@@ -67,6 +67,8 @@ FIGURES_KEY = {"channels": "cgan", "auxiliary": "cgan_auxiliary", "projection": 
 LABELS = {"channels": "cGAN", "auxiliary": "AC-GAN", "projection": "projection"}
 
 TARGET_CGAN_ACCURACY = 0.90
+# The league row each saved model stands for (lesson 08); the projection cGAN has none.
+LEAGUE_ROWS = {"cgan": "cgan", "cgan-auxiliary": "acgan", "cvae": "cvae"}
 
 
 def kmeans(features: torch.Tensor, k: int, iterations: int = 25, seed: int = 0) -> torch.Tensor:
@@ -190,10 +192,13 @@ def main(argv=None) -> int:
     to_save = [(generator, "cgan" if kind == "channels" else f"cgan-{kind}", {"steps": steps}, compute)
                for kind, (generator, steps, compute) in cgans.items()]  # fmt: skip
     to_save.append((cvae, "cvae", {"epochs": args.cvae_epochs}, cvae_compute))
+    output = "conditional_quality" + (
+        "" if args.split == "test" else f"-{args.split}"
+    )  # its results file's name
     for model, name, budget, compute in to_save:
-        path = checkpoint_dir() / f"{name}-benchmark-fashion-mnist.pt"
-        saved.append(portable_path(save_checkpoint(model.cpu(), path, **budget, train_images=len(train.labels),
-                                         compute_seconds=round(compute, 1))))  # fmt: skip
+        saved.append(save_run_checkpoint(model.cpu(), output, name, args.seed, league_row=LEAGUE_ROWS.get(name),
+                                         **budget, train_images=len(train.labels),
+                                         compute_seconds=round(compute, 1)))  # fmt: skip
         model.to(device)
 
     def cgan_images(generator):

@@ -31,7 +31,10 @@ Time is *compute* time on a CPU: this process's CPU time divided by its threads 
 idle machine; other programs on a shared machine do not eat the budget); wall-clock time on a GPU. Throughput
 (images/s = steps × batch / compute seconds) is printed for each model; on a GPU, ``--minutes 1 --models dcgan``
 is a quick throughput check. The JSON (``benchmarks/results/dcgan_quality.json``) records the 1-minute load
-average at the start and the end, and ``--alone`` records that no other heavy job ran at the same time.
+average at the start and the end, and ``--alone`` records that no other heavy job ran at the same time. Each
+generator is saved in ``checkpoint_dir()`` as ``<output>-<model>-seed<seed>.pt`` (``dcgan_quality-deeper-seed0.pt``
+by default), so a run with another ``--output`` or seed never replaces it, and recorded in the JSON with its SHA-256:
+lesson 08's league table loads exactly that file.
 """
 
 from __future__ import annotations
@@ -46,8 +49,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import compute_clock, load_average, portable_path, write_results  # noqa: E402
-from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
+from benchmarks.common import compute_clock, load_average, save_run_checkpoint, write_results  # noqa: E402
+from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import gan  # noqa: E402
 from course_utils.models.dcgan import DEEPER_AVERAGE_DECAY, DEEPER_LR, DCDiscriminator, DCGenerator  # noqa: E402
@@ -59,11 +62,9 @@ LEARNING_RATES = {"deeper": DEEPER_LR, "dcgan": 2e-4, "mlp": 2e-4}
 # The deeper DCGAN is judged by the moving average of its generator's weights (Yazıcı et al., 2019), chosen on the
 # validation split like its learning rate; its last generator is judged too and recorded beside it.
 AVERAGE_DECAY = {"deeper": DEEPER_AVERAGE_DECAY}
-CHECKPOINTS = {
-    "deeper": "dcgan-deeper-benchmark-fashion-mnist.pt",
-    "dcgan": "dcgan-benchmark-fashion-mnist.pt",
-    "mlp": "mlp-benchmark-fashion-mnist.pt",
-}
+# The league row each model stands for (lesson 08): its checkpoint is saved as <output>-<model>-seed<seed>.pt and
+# recorded, with its SHA-256, in the results file, which benchmarks/league_table.py reads.
+LEAGUE_ROWS = {"deeper": "dcgan_deeper", "dcgan": "dcgan", "mlp": "mlp_gan"}
 
 
 def build(name: str, channels: int):
@@ -115,8 +116,8 @@ def train_and_judge(name: str, args, train_images: torch.Tensor, classifier, dev
               f"confident share {last_generated['confident_share']:.3f}")  # fmt: skip
         generator = run.averaged
     generated, frechet = judged(generator)
-    path = save_checkpoint(generator.cpu(), checkpoint_dir() / CHECKPOINTS[name], steps=run.steps,
-                           compute_seconds=round(compute, 1), average_decay=decay)  # fmt: skip
+    checkpoint = save_run_checkpoint(generator.cpu(), args.output, name, args.seed, league_row=LEAGUE_ROWS[name],
+                                     steps=run.steps, compute_seconds=round(compute, 1), average_decay=decay)  # fmt: skip
     history = run.history
     return {
         "generator_config": generator.config,
@@ -132,7 +133,7 @@ def train_and_judge(name: str, args, train_images: torch.Tensor, classifier, dev
         "frechet": frechet,
         **extra,
         "end_of_training": {name: round(history[name][-1], 4) for name in history.names()},
-        "checkpoint": portable_path(path),
+        "checkpoint": checkpoint,
     }
 
 

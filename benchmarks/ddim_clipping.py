@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--checkpoint", default="diffusion-fashion-mnist.pt", help="a file in checkpoint_dir()"
+        "--checkpoint", default="diffusion_quality-diffusion-seed0.pt", help="a file in checkpoint_dir()"
     )
     parser.add_argument("--steps", default="10,25,50", help="numbers of DDIM steps")
     parser.add_argument(

@@ -37,9 +37,9 @@ Runs before that change clamped DDIM's estimate x̂0 at every step, which made 5
 Training time is *compute* time on a CPU (this process's CPU time / threads: wall-clock time on an idle machine,
 but other programs cannot eat the budget); wall-clock time and the 1-minute load average (start, during, end) are
 recorded, and "alone" says whether the load stayed below the threads this process uses plus one half. The
-models are saved to ``checkpoint_dir()`` as ``diffusion-fashion-mnist.pt`` and ``flow-fashion-mnist.pt`` (the
-last weights; the averaged ones beside them as ``…-averaged.pt``), which lesson 09's notebook shows when
-present. Writes ``benchmarks/results/diffusion_quality.json``. The image settings (batch 64, Adam 1e-3 with the
+models are saved to ``checkpoint_dir()`` as ``<output>-diffusion-seed<seed>.pt`` and ``<output>-flow-seed<seed>.pt``
+(the last weights; the averaged ones as ``<output>-diffusion-averaged-seed<seed>.pt`` and so on), recorded with
+their SHA-256 in the results; lesson 09's notebook shows the default run's when present. Writes ``benchmarks/results/diffusion_quality.json``. The image settings (batch 64, Adam 1e-3 with the
 course's warm-up + cosine, channels 16/32/64, chosen for speed on 2 CPU cores from timings of one training step)
 were fixed before any image run and not tuned on any split; the ring settings (12,000 steps, batch 256, Adam
 2e-3) come from two exploratory ring runs (3,000 steps at 1e-3 covered 4/8 modes).
@@ -58,8 +58,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, compute_clock, load_average, portable_path, write_results  # noqa: E402
-from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    RESULTS_DIR,
+    compute_clock,
+    load_average,
+    portable_path,
+    save_run_checkpoint,
+    write_results,
+)
+from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import checkpoint_path, frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import diffusion, flow_matching  # noqa: E402
 from course_utils.models.gan import image_gan  # noqa: E402
@@ -280,13 +287,15 @@ def main(argv=None) -> int:
         weights = {"last": model}
         if history.averaged is not None:
             weights["averaged"] = history.averaged
-        name = f"{'diffusion' if kind == 'diffusion' else 'flow'}-fashion-mnist"
+        checkpoints = {}
         for which, net in weights.items():
-            # the last weights under the plain name: the ones the lesson and the league sample from
-            suffix = "-averaged" if which == "averaged" else ""
-            save_checkpoint(net, checkpoint_dir() / f"{name}{suffix}.pt", dataset="fashion-mnist", kind=kind,
-                            weights=which, average_decay=average_decay, steps=history.steps_done,
-                            compute_seconds=round(history.seconds, 1), minutes=args.minutes, note=args.note)  # fmt: skip
+            # the last weights are the ones the lesson and the league sample from
+            model_name = kind if which == "last" else f"{kind}-averaged"
+            checkpoints[which] = save_run_checkpoint(
+                net, args.output, model_name, args.seed, league_row=kind if which == "last" else None,
+                dataset="fashion-mnist", kind=kind, weights=which, average_decay=average_decay,
+                steps=history.steps_done, compute_seconds=round(history.seconds, 1), minutes=args.minutes,
+                note=args.note)  # fmt: skip
         judged = {
             which: judge_weights(load_sampler(kind, net), classifier, args, fewer)
             for which, net in weights.items()
@@ -313,6 +322,7 @@ def main(argv=None) -> int:
             "weights": shown,
             **{k: judged[shown][k] for k in ("judge", "frechet", "frechet_n1000_by_sampling_steps")},
             "by_weights": judged,
+            "checkpoints": checkpoints,
             "seconds_per_evaluation_1000_images": round(per_eval, 3),
             f"seconds_1000_images_{measured_steps}_steps_measured": round(measured, 2),
             "seconds_1000_images_by_steps_computed": {

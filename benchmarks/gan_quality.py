@@ -32,8 +32,8 @@ Time is counted in *compute* time on a CPU: this process's CPU time divided by i
 wall-clock time on an otherwise idle machine but does not let other programs on a shared machine eat the budget.
 Wall-clock time is printed and recorded too. The reference classifier is loaded from ``checkpoint_dir()`` or
 trained once (its time is reported separately; it is not part of the GAN's budget). Writes
-``benchmarks/results/gan_quality[-<dataset>][-validation].json`` and saves the generator to
-``checkpoint_dir()/gan-<dataset>.pt``.
+``benchmarks/results/gan_quality[-<dataset>][-validation].json`` and saves the generator to ``checkpoint_dir()``
+as ``<results name>-mlp_gan-seed<seed>.pt``, recorded with its SHA-256 in the results.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import compute_clock, write_results  # noqa: E402
-from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
+from benchmarks.common import compute_clock, save_run_checkpoint, write_results  # noqa: E402
+from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
 from course_utils.models.classifier import accuracy  # noqa: E402
@@ -178,18 +178,20 @@ def main(argv=None) -> int:
         f"\nTargets: all {TARGET_CLASSES} classes, entropy ratio ≥ {TARGET_ENTROPY_RATIO}, ≤ {TIME_LIMIT_MINUTES:g} "
         f"minutes of training: {'PASSED' if passed else 'NOT MET'}."
     )
-    path = save_checkpoint(generator.cpu(), checkpoint_dir() / f"gan-{args.dataset}.pt", dataset=args.dataset,
-                           steps=run.steps, compute_seconds=round(train_compute, 1))  # fmt: skip
-    print(f"Generator saved to {path}")
-
     name = "gan_quality" + ("" if args.dataset == "fashion-mnist" else f"-{args.dataset}")
     name += "" if args.split == "test" else f"-{args.split}"
+    checkpoint = save_run_checkpoint(generator.cpu(), name, "mlp_gan", args.seed,
+                                     league_row="mlp_gan" if args.dataset == "fashion-mnist" else None,
+                                     dataset=args.dataset, steps=run.steps,
+                                     compute_seconds=round(train_compute, 1))  # fmt: skip
+    print(f"Generator saved as {checkpoint['file']}")
     write_results(
         name,
         {
             "dataset": args.dataset,
             "data_source": train.source,
             "train_images": len(train.labels),
+            "checkpoint": checkpoint,
             "settings": {k: v for k, v in vars(args).items()},
             "generator_config": generator.config,
             "discriminator_config": discriminator.config,

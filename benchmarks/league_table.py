@@ -18,6 +18,13 @@ The diffusion and flow-matching rows cost the most: ``league.SAMPLING_STEPS`` (2
 09's U-Net per sample, about 2 ms per image on one CPU thread, so about 12 minutes per row at the default 5,000
 samples × 3 seeds (the other rows take seconds to sample).
 
+**Which checkpoint each row loads.** A benchmark saves its models under names of their own run
+(``<output>-<model>-seed<seed>.pt``) and records each file with its SHA-256 and its league row in its results file.
+This script pins every row that some results file records (``--results`` names the files to read, default all):
+that row loads exactly the recorded file, and a missing file or one whose SHA-256 differs stops the script with a
+message, so the table is built from the models its benchmarks' results describe, or not at all. Rows that no
+results file records load or train as above; the source column says which. ``--no-pin`` ignores the records.
+
 Every figure is mean ± sd over the seeds (fresh samples and test images; the models are not retrained). The
 Fréchet distances are in the course classifier's features: comparable within this table only, never with papers'
 FIDs. The test split gives final figures; nothing is tuned here.
@@ -37,7 +44,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, league_checkpoints, write_results  # noqa: E402
 from course_utils import league, seed_everything  # noqa: E402
 from course_utils.checkpoints import checkpoint_dir  # noqa: E402
 
@@ -55,6 +62,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
     )
+    parser.add_argument(
+        "--results", nargs="*", default=None, metavar="NAME",
+        help="results files whose recorded checkpoints the rows must load (default: every one that records some)",
+    )  # fmt: skip
+    parser.add_argument("--no-pin", action="store_true", help="ignore the checkpoints results files record")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -62,6 +74,9 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     context = league.make_context()
+    context.pinned = {} if args.no_pin else league_checkpoints(RESULTS_DIR, args.results)
+    for row, (name, sha256) in sorted(context.pinned.items()):
+        print(f"{row}: pinned to {name} (SHA-256 {sha256[:12]}…)")
     print(f"Checkpoints in {checkpoint_dir()}; training budget for rows without one: {context.budget}; "
           f"diffusion and flow sample with {context.sampling_steps} steps")  # fmt: skip
     built = league.build(args.rows, context)
@@ -94,6 +109,9 @@ def main(argv=None) -> int:
             "sampling_steps": context.sampling_steps,
             "build_seconds": {key: seconds for key, seconds in built.seconds.items()},
             "build_seconds_total": round(build_seconds, 1),
+            "pinned": {
+                row: {"file": name, "sha256": sha256} for row, (name, sha256) in context.pinned.items()
+            },
             "evaluate_seconds": round(evaluate_seconds, 1),
             "rows": [
                 {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()} for row in rows

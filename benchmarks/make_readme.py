@@ -285,6 +285,26 @@ def diffusion_quality(record: Dict) -> Extracted:
     return compares, "; ".join(parts), budget
 
 
+@extractor("dcgan_ablation", "05")
+def dcgan_ablation(record: Dict) -> Extracted:
+    figures = record["figures"]
+    settings, table = figures["settings"], figures["table"]
+    seeds = len(settings["seeds"].split(","))
+
+    def arm(name: str, weights: str) -> str:
+        row = table[name][weights]
+        return f"{row['frechet']:.1f} ± {row['frechet_sd']:.1f}"
+
+    headline = "Fréchet distance, last / EMA generator (mean ± sd over training seeds): " + "; ".join(
+        f"{name} {arm(name, 'last')} / {arm(name, 'ema')}" for name in table
+    )
+    compares = (
+        "lesson 05's DCGAN: the deeper D alone, the deeper G alone, both, and G's weight average, at one lr"
+    )
+    budget = f"{settings['minutes']:g} compute minutes per run, {seeds} seeds per arm"
+    return compares, headline, budget
+
+
 @extractor("full_run", "all")
 def full_run(record: Dict) -> Extracted:
     lessons = record["lessons"]

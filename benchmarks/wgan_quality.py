@@ -40,8 +40,8 @@ Time is *compute* time, as in ``gan_quality.py``: this process's CPU time divide
 idle machine, but other programs cannot eat the budget). The 1-minute load average at start and end is recorded;
 the run counts as alone when both are at most the number of cores + 0.5 (a heuristic: 2 means this job alone on 2
 cores). Settings were not tuned on the test split. Writes ``benchmarks/results/wgan_quality.json`` and saves the
-WGAN-GP generator as ``wgan-gp-benchmark-fashion-mnist.pt`` in ``checkpoint_dir()`` (with its ``steps``; lesson
-08's league table loads it). ``--no-write`` writes neither.
+WGAN-GP generator as ``wgan_quality-wgan_gp-seed<seed>.pt`` in ``checkpoint_dir()`` (with its ``steps``), recorded
+with its SHA-256 in the results (lesson 08's league table loads it by that record). ``--no-write`` writes neither.
 """
 
 from __future__ import annotations
@@ -57,8 +57,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS_DIR, compute_clock, load_average, portable_path, write_results  # noqa: E402
-from course_utils import checkpoint_dir, get_device, load_dataset, save_checkpoint, seed_everything  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    RESULTS_DIR,
+    compute_clock,
+    load_average,
+    portable_path,
+    save_run_checkpoint,
+    write_results,
+)
+from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.models import dcgan, gan, wgan  # noqa: E402
 from course_utils.toy_data import nearest_mode, ring_of_gaussians  # noqa: E402
@@ -211,10 +218,10 @@ def images_part(args) -> dict:
         if kind == "wgan_gp":
             history = run.history
             figures["wasserstein_estimate_last"] = round(sum(history["wasserstein"][-5:]) / 5, 3)
-            if not args.no_write:  # the league table (lesson 08) loads it
-                path = save_checkpoint(generator.cpu(), checkpoint_dir() / "wgan-gp-benchmark-fashion-mnist.pt",
-                                       steps=run.steps, compute_seconds=figures["compute_seconds"])  # fmt: skip
-                figures["checkpoint"] = portable_path(path)
+            if not args.no_write:  # the league table (lesson 08) loads it, by the name and hash recorded here
+                figures["checkpoint"] = save_run_checkpoint(generator.cpu(), "wgan_quality", kind, args.seed,
+                                                            league_row="wgan_gp", steps=run.steps,
+                                                            compute_seconds=figures["compute_seconds"])  # fmt: skip
         result[kind] = figures
         print(f"{kind}: {figures}", flush=True)
     return result

@@ -14,6 +14,7 @@ message.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import importlib
 import os
 import tempfile
@@ -55,6 +56,15 @@ def _check_plain(value, where: str) -> None:
         f"Checkpoint metadata must be plain data (numbers, strings, lists, dicts, tensors); {where} is a "
         f"{type(value).__name__}. Convert it first (e.g. history.to_dict(), float(x), str(path))."
     )
+
+
+def file_sha256(path: Union[str, Path]) -> str:
+    """The SHA-256 of a file's bytes, in hex: two checkpoints with the same hash hold the same weights."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_checkpoint(model: nn.Module, path: Union[str, Path], **metadata) -> Path:

@@ -42,7 +42,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from .checkpoints import checkpoint_dir, load_checkpoint, save_checkpoint
+from .checkpoints import checkpoint_dir, file_sha256, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
 from .errors import CheckpointError, UnknownNameError
 from .gaussian import PCA, ClassGaussians
@@ -94,7 +94,8 @@ SAMPLING_STEPS = (25, 5)
 @dataclass
 class Context:
     """What every ``build`` function may use: the training split, fast mode, the device, the training budget, the
-    sampling steps of the diffusion and flow-matching rows, and whether a row without a checkpoint may train."""
+    sampling steps of the diffusion and flow-matching rows, whether a row without a checkpoint may train, and the
+    checkpoints some rows must load (``pinned``: a benchmark's results file names the file and its SHA-256)."""
 
     train: Dataset
     fast: bool
@@ -103,6 +104,12 @@ class Context:
     dataset: str = "fashion-mnist"
     sampling_steps: int = SAMPLING_STEPS[0]
     train_missing: bool = True  # False: a row without a checkpoint is left out instead of trained here
+    pinned: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # row -> (file, SHA-256) it must load
+    row: str = ""  # the row being built (``build`` sets it)
+
+    def checkpoint_rules(self) -> Dict[str, object]:
+        """What ``load_or_train`` must respect for the row being built: may it train, and a pinned checkpoint."""
+        return {"may_train": self.train_missing, "pinned": self.pinned.get(self.row)}
 
     @property
     def train_images(self) -> torch.Tensor:
@@ -163,6 +170,7 @@ def load_or_train(
     accept: Callable[[dict], bool] = lambda meta: True,
     device: Optional[torch.device] = None,
     may_train: bool = True,
+    pinned: Optional[Tuple[str, str]] = None,
 ) -> Tuple[nn.Module, str]:
     """A trained model and where it came from.
 
@@ -171,7 +179,13 @@ def load_or_train(
     the first that loads and that ``accept(metadata)`` approves (e.g. "trained at least as long as the budget
     here"). Otherwise calls ``train() -> (model, metadata)``, saves the model as the league's own checkpoint and
     returns it; with ``may_train=False`` it raises ``NotTrainedYet`` instead. ``source`` says which happened.
+
+    ``pinned=(file, sha256)``: load exactly that checkpoint, the one a benchmark's results file recorded, and
+    nothing else; a missing file or one whose SHA-256 differs (another run wrote over it) is refused with a
+    ``CheckpointError`` that says so, so a table built from it reproduces that benchmark's models or stops.
     """
+    if pinned is not None:
+        return _load_pinned(*pinned, device=device)
     own = f"{own_name}-fast.pt" if fast else f"{own_name}.pt"
     names = list(candidates) + [f"{own_name}.pt"] + ([own] if fast else [])
     for name in names:
@@ -197,6 +211,29 @@ def load_or_train(
     save_checkpoint(model, checkpoint_dir() / own, **meta)
     about = meta.get("about", "")
     return model.eval(), f"trained here: {about}, {seconds:.0f} s; saved as {own}"
+
+
+def _load_pinned(name: str, sha256: str, device: Optional[torch.device]) -> Tuple[nn.Module, str]:
+    """The checkpoint ``name`` if its bytes are the ones recorded (``sha256``), else a ``CheckpointError``."""
+    path = checkpoint_dir() / name
+    if not path.is_file():
+        raise CheckpointError(
+            f"{name} is not in {checkpoint_dir()}, but a results file names it for this row. Run the benchmark "
+            "that made it (its results file says how), or build this row without pinning it."
+        )
+    found = file_sha256(path)
+    if found != sha256:
+        raise CheckpointError(
+            f"{name} is not the checkpoint its results file recorded: SHA-256 {found[:12]}…, recorded "
+            f"{sha256[:12]}…. Another run wrote over it; run the benchmark again, so that its results and its "
+            "checkpoint agree."
+        )
+    model, meta = load_checkpoint(path, device=device)
+    steps = next((_count(meta[unit + "s"], unit) for unit in ("step", "epoch") if unit + "s" in meta), "")
+    return (
+        model.eval(),
+        f"checkpoint {name} ({steps + '; ' if steps else ''}SHA-256 {sha256[:12]}, as recorded)",
+    )
 
 
 class NotTrainedYet(LookupError):
@@ -289,7 +326,7 @@ def _autoencoder(context: Context) -> Tuple[Sampler, str]:
     model, source = load_or_train(
         ["autoencoder-conv-30d.pt"], "league-autoencoder", train, context.fast,
         accept=lambda meta: meta.get("config", {}).get("latent_dim") == 30, device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
     # A Gaussian (mean and full covariance) fitted to the codes of training images, as in lesson 02 §6.
     codes = encode_images(model, context.train_images[:10000]).double()
@@ -319,7 +356,7 @@ def _vae(context: Context) -> Tuple[Sampler, str]:
 
     model, source = load_or_train(
         [], "league-vae", train, context.fast, device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
 
     def sample(n: int, rng: torch.Generator) -> torch.Tensor:
@@ -345,11 +382,15 @@ def _mlp_gan(context: Context) -> Tuple[Sampler, str]:
 
     # A benchmark's generator (benchmarks/gan_quality.py, or the MLP GAN of benchmarks/dcgan_quality.py) or lesson
     # 04's, when trained at least as long.
-    candidates = ["gan-fashion-mnist.pt", "mlp-benchmark-fashion-mnist.pt", "lesson04-fashion-generator.pt"]
+    candidates = [
+        "gan_quality-mlp_gan-seed0.pt",
+        "dcgan_quality-mlp-seed0.pt",
+        "lesson04-fashion-generator.pt",
+    ]
     model, source = load_or_train(
         candidates, "league-mlp-gan", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
     return generator_sampler(model), source
 
@@ -368,9 +409,9 @@ def _dcgan(context: Context) -> Tuple[Sampler, str]:
 
     # Lesson 05's benchmark (benchmarks/dcgan_quality.py) or the lesson's own, when trained at least as long.
     model, source = load_or_train(
-        ["dcgan-benchmark-fashion-mnist.pt", "lesson05-dcgan-generator.pt"], "league-dcgan", train, context.fast,
+        ["dcgan_quality-dcgan-seed0.pt", "lesson05-dcgan-generator.pt"], "league-dcgan", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
     return generator_sampler(model), source
 
@@ -392,9 +433,9 @@ def _dcgan_deeper(context: Context) -> Tuple[Sampler, str]:
 
     # Lesson 05's benchmark (benchmarks/dcgan_quality.py), when trained at least as long.
     model, source = load_or_train(
-        ["dcgan-deeper-benchmark-fashion-mnist.pt"], "league-dcgan-deeper", train, context.fast,
+        ["dcgan_quality-deeper-seed0.pt"], "league-dcgan-deeper", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
     return generator_sampler(model), source
 
@@ -418,10 +459,10 @@ def _wgan_gp(context: Context) -> Tuple[Sampler, str]:
 
     # Lesson 06's benchmark (benchmarks/wgan_quality.py) or the lesson's own, when trained at least as long.
     model, source = load_or_train(
-        ["wgan-gp-benchmark-fashion-mnist.pt", "lesson06-wgan-gp-generator.pt"], "league-wgan-gp", train,
+        ["wgan_quality-wgan_gp-seed0.pt", "lesson06-wgan-gp-generator.pt"], "league-wgan-gp", train,
         context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
     return generator_sampler(model), source
 
@@ -450,10 +491,11 @@ def _conditional_gan(
 
     # Lesson 07's benchmark (benchmarks/conditional_quality.py) and the lesson itself save both cGANs.
     model, source = load_or_train(
-        [checkpoint, lesson_checkpoint], "league-" + checkpoint.replace("-benchmark-fashion-mnist.pt", ""), train, context.fast,
+        [checkpoint, lesson_checkpoint], "league-cgan" + ("" if conditioning == "channels" else "-" + conditioning),
+        train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps and meta.get("train_images", 0) >= len(images),
         device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
 
     def sample(n: int, rng: torch.Generator) -> torch.Tensor:
@@ -468,14 +510,14 @@ def _conditional_gan(
 @register("cgan", "conditional GAN", lesson="07")
 def _cgan(context: Context) -> Tuple[Sampler, str]:
     return _conditional_gan(
-        context, "channels", "cgan-benchmark-fashion-mnist.pt", "lesson07-cgan-generator.pt"
+        context, "channels", "conditional_quality-cgan-seed0.pt", "lesson07-cgan-generator.pt"
     )
 
 
 @register("acgan", "AC-GAN", lesson="07")
 def _acgan(context: Context) -> Tuple[Sampler, str]:
     return _conditional_gan(
-        context, "auxiliary", "cgan-auxiliary-benchmark-fashion-mnist.pt", "lesson07-acgan-generator.pt"
+        context, "auxiliary", "conditional_quality-cgan-auxiliary-seed0.pt", "lesson07-acgan-generator.pt"
     )
 
 
@@ -491,10 +533,10 @@ def _cvae(context: Context) -> Tuple[Sampler, str]:
                              "about": f"{_count(epochs, 'epoch')} on {len(images):,} images"}  # fmt: skip
 
     model, source = load_or_train(
-        ["cvae-benchmark-fashion-mnist.pt", "lesson07-cvae.pt"], "league-cvae", train, context.fast,
+        ["conditional_quality-cvae-seed0.pt", "lesson07-cvae.pt"], "league-cvae", train, context.fast,
         accept=lambda meta: meta.get("epochs", 0) >= epochs and meta.get("train_images", 0) >= len(images),
         device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
 
     def sample(n: int, rng: torch.Generator) -> torch.Tensor:
@@ -526,9 +568,9 @@ def _time_model(context: Context, kind: str) -> Tuple[nn.Module, str]:
 
     # Lesson 09's benchmark (benchmarks/diffusion_quality.py) or the lesson's own, when trained at least as long.
     return load_or_train(
-        [f"{kind}-fashion-mnist.pt", f"lesson09-{kind}.pt"], f"league-{kind}", train, context.fast,
+        [f"diffusion_quality-{kind}-seed0.pt", f"lesson09-{kind}.pt"], f"league-{kind}", train, context.fast,
         accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
-        may_train=context.train_missing,
+        **context.checkpoint_rules(),
     )  # fmt: skip
 
 
@@ -603,7 +645,8 @@ def build(
         later = load_only_after is not None and entry.lesson.isdigit() and entry.lesson > load_only_after
         started = time.perf_counter()
         try:
-            built.samplers[key], built.sources[key] = entry.build(replace(context, train_missing=not later))
+            row_context = replace(context, train_missing=not later, row=key)
+            built.samplers[key], built.sources[key] = entry.build(row_context)
         except NotTrainedYet:
             print(f"{entry.name}: left out until lesson {entry.lesson} has saved it (run lesson {entry.lesson}, "
                   "then this cell again)")  # fmt: skip

@@ -67,27 +67,29 @@ def test_full_mode_never_uses_fast_checkpoints_and_a_short_one_is_refused(tiny_b
     context = league.make_context()
     sampler, source = league.REGISTRY["mlp_gan"].build(context)
     assert source.startswith("trained here") and (tiny_budget / "league-mlp-gan.pt").is_file()
-    save_checkpoint(Generator(), tiny_budget / "gan-fashion-mnist.pt", steps=20_000)  # the benchmark's
+    save_checkpoint(
+        Generator(), tiny_budget / "gan_quality-mlp_gan-seed0.pt", steps=20_000
+    )  # the benchmark's
     _, source = league.REGISTRY["mlp_gan"].build(context)
-    assert source == "checkpoint gan-fashion-mnist.pt (20,000 steps)"
+    assert source == "checkpoint gan_quality-mlp_gan-seed0.pt (20,000 steps)"
 
 
 def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, monkeypatch):
     monkeypatch.delenv("COURSE_FAST", raising=False)
     torch.manual_seed(0)
     saved = {
-        "dcgan": ("dcgan-benchmark-fashion-mnist.pt", dcgan.DCGenerator(channels=8), {"steps": 9919}),
-        "dcgan_deeper": ("dcgan-deeper-benchmark-fashion-mnist.pt",
+        "dcgan": ("dcgan_quality-dcgan-seed0.pt", dcgan.DCGenerator(channels=8), {"steps": 9919}),
+        "dcgan_deeper": ("dcgan_quality-deeper-seed0.pt",
                          dcgan.DCGenerator(channels=8, convs_per_scale=2), {"steps": 7000}),
-        "wgan_gp": ("wgan-gp-benchmark-fashion-mnist.pt", dcgan.DCGenerator(channels=8), {"steps": 2000}),
-        "cgan": ("cgan-benchmark-fashion-mnist.pt", conditional.ConditionalGenerator(channels=8),
+        "wgan_gp": ("wgan_quality-wgan_gp-seed0.pt", dcgan.DCGenerator(channels=8), {"steps": 2000}),
+        "cgan": ("conditional_quality-cgan-seed0.pt", conditional.ConditionalGenerator(channels=8),
                  {"steps": 12_000, "train_images": 55_000}),
-        "acgan": ("cgan-auxiliary-benchmark-fashion-mnist.pt", conditional.ConditionalGenerator(channels=8),
+        "acgan": ("conditional_quality-cgan-auxiliary-seed0.pt", conditional.ConditionalGenerator(channels=8),
                   {"steps": 12_000, "train_images": 55_000}),
-        "cvae": ("cvae-benchmark-fashion-mnist.pt", conditional.ConditionalVAE(4, hidden=(16,)),
+        "cvae": ("conditional_quality-cvae-seed0.pt", conditional.ConditionalVAE(4, hidden=(16,)),
                  {"epochs": 10, "train_images": 55_000}),
-        "diffusion": ("diffusion-fashion-mnist.pt", SmallUNet(channels=(8, 8, 8), time_dim=8), {"steps": 5000}),
-        "flow": ("flow-fashion-mnist.pt", SmallUNet(channels=(8, 8, 8), time_dim=8, time_scale=1000.0),
+        "diffusion": ("diffusion_quality-diffusion-seed0.pt", SmallUNet(channels=(8, 8, 8), time_dim=8), {"steps": 5000}),
+        "flow": ("diffusion_quality-flow-seed0.pt", SmallUNet(channels=(8, 8, 8), time_dim=8, time_scale=1000.0),
                  {"steps": 5000}),
     }  # fmt: skip
     for name, model, meta in saved.values():
