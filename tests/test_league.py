@@ -33,6 +33,17 @@ def tiny_budget(tmp_path, monkeypatch, one_thread):
     return tmp_path
 
 
+def build_from_saved(folder, saved):
+    """Save each ``{row: (file, model, metadata)}`` in ``folder``, build those rows, and check each loaded its file."""
+    for name, model, meta in saved.values():
+        save_checkpoint(model, folder / name, **meta)
+    built = league.build(list(saved))
+    for key, (name, model, _) in saved.items():
+        assert built.sources[key].startswith(f"checkpoint {name} ("), key
+        assert torch.equal(next(built.models[key].parameters()), next(model.parameters())), key
+    return built
+
+
 def test_every_row_builds_and_samples_images_in_the_unit_range(tiny_budget, monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "1")
     built = league.build()
@@ -92,12 +103,8 @@ def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, m
         "flow": ("diffusion_quality-flow-seed0.pt", SmallUNet(channels=(8, 8, 8), time_dim=8, time_scale=1000.0),
                  {"steps": 5000}),
     }  # fmt: skip
-    for name, model, meta in saved.values():
-        save_checkpoint(model, tiny_budget / name, **meta)
-    built = league.build(list(saved))
-    for key, (name, model, _) in saved.items():
-        assert built.sources[key].startswith(f"checkpoint {name} ("), key
-        assert torch.equal(next(built.models[key].parameters()), next(model.parameters())), key
+    built = build_from_saved(tiny_budget, saved)
+    for key in saved:
         images = built.samplers[key](3, torch.Generator().manual_seed(1))
         assert images.shape == (3, 1, 28, 28) and 0 <= float(images.min()) <= float(images.max()) <= 1, key
     assert "(10 epochs)" in built.sources["cvae"] and "(9,919 steps)" in built.sources["dcgan"]
@@ -122,12 +129,7 @@ def test_the_lessons_own_checkpoints_are_loaded(tiny_budget, monkeypatch):
         "cvae": ("lesson07-cvae.pt", conditional.ConditionalVAE(4, hidden=(16,)),
                  {"epochs": 10, "train_images": 55_000}),
     }  # fmt: skip
-    for name, model, meta in saved.values():
-        save_checkpoint(model, tiny_budget / name, **meta)
-    built = league.build(list(saved))
-    for key, (name, model, _) in saved.items():
-        assert built.sources[key].startswith(f"checkpoint {name} ("), key
-        assert torch.equal(next(built.models[key].parameters()), next(model.parameters())), key
+    build_from_saved(tiny_budget, saved)
 
 
 def test_a_later_lessons_row_is_left_out_until_its_checkpoint_exists(tiny_budget, monkeypatch, capsys):
