@@ -32,6 +32,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .errors import TrainingDiverged
@@ -180,6 +181,33 @@ def _total_steps(batches, epochs: Optional[int], steps: Optional[int]) -> Option
     if per_epoch == 0:
         raise ValueError("There are no batches: the data has fewer examples than one batch needs.")
     return epochs * per_epoch if steps is None else min(steps, epochs * per_epoch)
+
+
+def moving_average(model: nn.Module, decay: Optional[float]) -> Optional[AveragedModel]:
+    """An exponential moving average of ``model``'s weights (torch's ``AveragedModel``), or None when ``decay`` is None.
+
+    After every step ``averaged.update_parameters(model)`` sets average ← decay · average + (1 − decay) · weights:
+    with decay 0.995 the average covers roughly the last 200 steps. Its network (``averaged.module``) is what a
+    generator samples from when the last weights still jitter from step to step (lessons 05, 06 and 09).
+    """
+    if decay is None:
+        return None
+    if not 0 < decay < 1:
+        raise ValueError(f"average_decay must be between 0 and 1 (e.g. 0.995), got {decay!r}.")
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def with_average(step: Step, model: nn.Module, averaged: Optional[AveragedModel]) -> Step:
+    """``step``, followed by the moving average's update when there is one (``moving_average``)."""
+    if averaged is None:
+        return step
+
+    def step_and_average(batch) -> Mapping[str, object]:
+        numbers = step(batch)
+        averaged.update_parameters(model)
+        return numbers
+
+    return step_and_average
 
 
 def fit(

@@ -6,9 +6,10 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from course_utils import History, TrainingDiverged, check_finite, progress
-from course_utils.training import fit, warmup_cosine
+from course_utils.training import fit, moving_average, warmup_cosine, with_average
 
 
 def test_check_finite_passes_numbers_and_stops_on_nan_or_inf():
@@ -119,3 +120,26 @@ def test_fit_schedules_learning_rates_and_stops_on_nan():
     with pytest.raises(TrainingDiverged, match="loss became nan at step 3"):
         fit(step, [0] * 10, steps=10, optimizers=[optimizer], schedule=lambda p: 1 - p, show_progress=False)
     assert rates == pytest.approx([1.0, 0.9, 0.8])
+
+
+def test_the_moving_average_follows_the_weights_after_every_step():
+    model = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    averaged = moving_average(model, 0.5)
+    assert moving_average(model, None) is None
+
+    def step(batch):  # sets the weight to the batch's value
+        with torch.no_grad():
+            model.weight.fill_(float(batch))
+        return {"loss": 0.0}
+
+    averaged_step = with_average(step, model, averaged)
+    for value in (4.0, 8.0):
+        averaged_step(value)
+    # torch's AveragedModel copies the first weights it sees, then average ← 0.5 · average + 0.5 · weights
+    assert averaged.module.weight.item() == pytest.approx(0.5 * 4.0 + 0.5 * 8.0)
+    assert model.weight.item() == 8.0 and with_average(step, model, None) is step
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            moving_average(model, bad)

@@ -30,7 +30,7 @@ from ..errors import ShapeError, UnknownNameError
 from ..gaussian import PCA as MatrixPCA
 from ..images import check_images
 from ..runtime import device_of
-from ..training import History, evaluating, fit, warmup_cosine
+from ..training import History, evaluating, fit, moving_average, warmup_cosine, with_average
 from .blocks import conv_block, dense_stack
 
 LOSSES = ("mse", "bce")
@@ -286,6 +286,7 @@ def train_autoencoder(
     view=None,
     show_progress: bool = True,
     clock: Optional[Callable[[], float]] = None,
+    average_decay: Optional[float] = None,
 ) -> History:
     """Train an autoencoder on ``images`` with ``autoencoder_step`` and Adam; return the ``History``.
 
@@ -293,6 +294,8 @@ def train_autoencoder(
     ``time_limit`` (seconds, on ``clock``) the schedule follows whichever runs out first, epochs or time, so a
     timed run still ends with small steps. ``epochs=None`` with a ``time_limit`` trains until the time is up.
     ``test_images``: record ``test_error`` (``reconstruction_error``) after every epoch and at the end.
+    ``average_decay``: also keep a moving average of the weights (``training.moving_average``), returned as
+    ``history.averaged`` (an autoencoder like ``model``, in eval mode).
     """
     if loss not in LOSSES:
         raise UnknownNameError(f"Unknown loss {loss!r}. Choose one of: {', '.join(repr(k) for k in LOSSES)}.")
@@ -309,6 +312,7 @@ def train_autoencoder(
         model.to(device)
     batches = TensorBatches(images, batch_size=batch_size, device=device_of(model), seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    averaged = moving_average(model, average_decay)  # None without average_decay
     every = []
     if test_images is not None:
         every.append((len(batches), lambda _: {"test_error": reconstruction_error(model, test_images)}))
@@ -319,9 +323,10 @@ def train_autoencoder(
             return model(shown)
 
     model.train()
-    history = fit(autoencoder_step(model, optimizer, loss, noise), batches, epochs=epochs, seconds=time_limit, optimizers=[optimizer],
+    history = fit(with_average(autoencoder_step(model, optimizer, loss, noise), model, averaged), batches, epochs=epochs, seconds=time_limit, optimizers=[optimizer],
                   schedule=lambda p: warmup_cosine(p, warmup=0.03), every=every, view=view,
                   view_samples=reconstructions, desc=f"training {type(model).__name__}",
                   show_progress=show_progress, **({"clock": clock} if clock else {}))  # fmt: skip
     model.eval()
+    history.averaged = averaged.module.eval() if averaged is not None else None
     return history

@@ -39,7 +39,7 @@ from torch import nn
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import IMAGE_SHAPE, check_images
-from ..training import History, evaluating, fit, warmup_cosine
+from ..training import History, evaluating, fit, moving_average, warmup_cosine, with_average
 from .blocks import dense_stack
 from .dcgan import discriminator_block, generator_block, init_weights, upsample_layers
 from .gan import discriminator_loss, generator_loss
@@ -249,6 +249,9 @@ class CganRun:
     snapshots: List[Tuple[int, torch.Tensor]] = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
+    averaged: Optional[nn.Module] = (
+        None  # the moving average of G's weights, when asked for (``average_decay``)
+    )
 
 
 def train_cgan(
@@ -270,6 +273,7 @@ def train_cgan(
     show_progress: bool = True,
     max_seconds: Optional[float] = None,
     clock: Callable[[], float] = time.perf_counter,
+    average_decay: Optional[float] = None,
 ) -> CganRun:
     """Train a conditional GAN on ``images`` (N×1×28×28 in [-1, 1]) with their ``labels`` for ``steps`` steps.
 
@@ -278,6 +282,8 @@ def train_cgan(
     ``fixed_noise`` and ``fixed_labels``: the images they make are kept every ``snapshot_every`` steps (and at the
     start and end).
     ``max_seconds``: stop once this much training time has passed on ``clock``.
+    ``average_decay``: also keep a moving average of G's weights (``training.moving_average``), returned as
+    ``run.averaged`` (as ``gan.train_gan`` does).
     """
     images = check_images(images, IMAGE_SHAPE, "train_cgan")
     _check_labels(labels, len(images), generator.num_classes, "train_cgan")
@@ -289,6 +295,7 @@ def train_cgan(
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
     batches = TensorBatches(images, labels, batch_size=batch_size, device=device, drop_last=True, seed=seed)
     run = CganRun(History())
+    averaged = moving_average(generator, average_decay)  # None without average_decay
 
     def snapshot(step: int) -> None:
         if fixed_noise is not None and fixed_labels is not None:
@@ -301,12 +308,15 @@ def train_cgan(
 
     every = [(snapshot_every, snapshot)] if snapshot_every else []
     snapshot(0)
-    run.history = fit(step, batches, steps=steps, seconds=max_seconds, log_every=log_every, every=every, view=live,
+    run.history = fit(with_average(step, generator, averaged), batches, steps=steps, seconds=max_seconds,
+                      log_every=log_every, every=every, view=live,
                       view_samples=lambda: run.snapshots[-1][1] if run.snapshots else None,
                       desc="conditional GAN training", show_progress=show_progress, clock=clock)  # fmt: skip
     if not snapshot_every:
         snapshot(run.history.steps_done)
     run.seconds, run.steps = run.history.seconds, run.history.steps_done
+    if averaged is not None:
+        run.averaged = averaged.module.eval()
     generator.eval()
     discriminator.eval()
     return run
@@ -386,19 +396,28 @@ def train_cvae(
     model: ConditionalVAE,
     images: torch.Tensor,
     labels: torch.Tensor,
-    epochs: int = 10,
+    epochs: Optional[int] = 10,
     batch_size: int = 128,
     lr: float = 2e-3,
     seed: int = 0,
     show_progress: bool = True,
     live=None,
+    time_limit: Optional[float] = None,
+    clock: Callable[[], float] = time.perf_counter,
+    average_decay: Optional[float] = None,
 ) -> History:
-    """Train a conditional VAE on images in [0, 1] with their labels (negative ELBO, Adam, warm-up + cosine)."""
+    """Train a conditional VAE on images in [0, 1] with their labels (negative ELBO, Adam, warm-up + cosine).
+
+    ``time_limit``: stop after this many seconds of training on ``clock`` (whichever comes first with ``epochs``;
+    ``epochs=None`` trains until the time is up). ``average_decay``: also keep a moving average of the weights
+    (``training.moving_average``), returned as ``history.averaged``.
+    """
     images = check_images(images, IMAGE_SHAPE, "train_cvae")
     _check_labels(labels, len(images), model.num_classes, "train_cvae")
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     batches = TensorBatches(images, labels, batch_size=batch_size, device=device, seed=seed)
+    averaged = moving_average(model, average_decay)  # None without average_decay
 
     def step(batch):
         x, y = batch
@@ -414,9 +433,11 @@ def train_cvae(
         return model.sample(torch.arange(16) % model.num_classes, torch.Generator().manual_seed(0)).cpu()
 
     model.train()
-    history = fit(step, batches, epochs=epochs, optimizers=[optimizer], schedule=warmup_cosine, view=live,
-                  view_samples=peek, desc="training the conditional VAE", show_progress=show_progress)  # fmt: skip
+    history = fit(with_average(step, model, averaged), batches, epochs=epochs, seconds=time_limit,
+                  optimizers=[optimizer], schedule=warmup_cosine, view=live, view_samples=peek,
+                  desc="training the conditional VAE", show_progress=show_progress, clock=clock)  # fmt: skip
     model.eval()
+    history.averaged = averaged.module.eval() if averaged is not None else None
     return history
 
 

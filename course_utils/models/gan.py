@@ -22,13 +22,12 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
 from ..runtime import device_of
-from ..training import History, evaluating, fit
+from ..training import History, evaluating, fit, moving_average, with_average
 
 # ----------------------------------------------------------------------------------------------------------------
 # Losses and one training step (the answer key of the lesson's exercises)
@@ -286,8 +285,7 @@ def train_gan(
             f"The data has examples of shape {tuple(data.shape[1:])} but the generator makes "
             f"{tuple(generator.data_shape)}. Build the generator for this data (data_shape=...)."
         )
-    if average_decay is not None and not 0 < average_decay < 1:
-        raise ValueError(f"average_decay must be between 0 and 1 (e.g. 0.99), got {average_decay!r}.")
+    averaged = moving_average(generator, average_decay)  # None without average_decay
     step_fn = step_fn or train_step
     device = device_of(generator)
     discriminator.to(device)
@@ -299,17 +297,9 @@ def train_gan(
     if len(batches) == 0:
         raise ShapeError(f"Need at least batch_size={batch_size} examples to train, got {len(data)}.")
     run = GanRun(History())
-    averaged = None
-    if average_decay is not None:
-        averaged = AveragedModel(
-            generator, multi_avg_fn=get_ema_multi_avg_fn(average_decay), use_buffers=True
-        )
 
-    def train_step_and_average(real: torch.Tensor) -> dict:
-        numbers = step_fn(generator, discriminator, real, g_optimizer, d_optimizer)
-        if averaged is not None:
-            averaged.update_parameters(generator)
-        return numbers
+    def one_step(real: torch.Tensor) -> dict:
+        return step_fn(generator, discriminator, real, g_optimizer, d_optimizer)
 
     def snapshot(step: int) -> None:
         generator.eval()
@@ -326,7 +316,7 @@ def train_gan(
     every = ([(snapshot_every, snapshot)] if snapshot_every else []) + list(every)
     if snapshot_every:
         snapshot(0)
-    run.history = fit(train_step_and_average, batches,
+    run.history = fit(with_average(one_step, generator, averaged), batches,
                       steps=steps, seconds=max_seconds, log_every=log_every, every=every, view=live,
                       view_samples=latest_samples, desc="GAN training", show_progress=show_progress,
                       clock=clock)  # fmt: skip

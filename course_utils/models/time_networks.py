@@ -26,12 +26,12 @@ from typing import Callable, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
-from ..training import History, fit, warmup_cosine
+from ..training import History, fit, moving_average, warmup_cosine
 
 
 def time_embedding(t: torch.Tensor, dim: int, scale: float = 1.0) -> torch.Tensor:
@@ -214,17 +214,13 @@ def train_time_model(
     (``gan.train_gan``'s ``average_decay``: torch's ``AveragedModel``); diffusion models sample from it (Ho et al.,
     2020, kept one with decay 0.9999 over their 800,000 steps).
     """
-    if average_decay is not None and not 0 < average_decay < 1:
-        raise ValueError(f"average_decay must be between 0 and 1 (e.g. 0.995), got {average_decay!r}.")
     device = next(model.parameters()).device
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     batches = TensorBatches(data, batch_size=batch_size, device=device, drop_last=True, seed=seed)
     if len(batches) == 0:
         raise ShapeError(f"Need at least batch_size={batch_size} examples to train, got {len(data)}.")
-    averaged = None
-    if average_decay is not None:
-        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(average_decay), use_buffers=True)
+    averaged = moving_average(model, average_decay)  # None without average_decay
 
     history = fit(regression_step(model, optimizer, loss_fn, averaged), batches, steps=steps, seconds=seconds,
                   optimizers=[optimizer], schedule=warmup_cosine, log_every=log_every, every=every, view=live,

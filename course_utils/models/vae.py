@@ -30,7 +30,16 @@ from ..batches import TensorBatches
 from ..errors import ShapeError, UnknownNameError
 from ..images import IMAGE_SHAPE, check_images
 from ..runtime import device_of
-from ..training import History, constant, evaluating, fit, progress, warmup_cosine
+from ..training import (
+    History,
+    constant,
+    evaluating,
+    fit,
+    moving_average,
+    progress,
+    warmup_cosine,
+    with_average,
+)
 from .autoencoder import encode_images
 from .blocks import dense_stack
 
@@ -191,7 +200,7 @@ SCHEDULES = {"cosine": lambda progress: warmup_cosine(progress, warmup=0.05), "c
 def train_vae(
     model: VAE,
     images: torch.Tensor,
-    epochs: int = 10,
+    epochs: Optional[int] = 10,
     batch_size: int = 128,
     lr: float = 2e-3,
     beta: float = 1.0,
@@ -204,6 +213,8 @@ def train_vae(
     time_limit: Optional[float] = None,
     schedule: str = "cosine",
     after_epoch: Optional[Callable[[int, History], None]] = None,
+    clock: Optional[Callable[[], float]] = None,
+    average_decay: Optional[float] = None,
 ) -> History:
     """Train a VAE with ``vae_step`` and Adam; return the ``History``.
 
@@ -219,6 +230,9 @@ def train_vae(
             a fixed seed when ``dynamic_binarization``).
         time_limit: stop after this many seconds of training.
         after_epoch: called as ``after_epoch(epoch, history)`` after each epoch, outside the training time.
+        clock: the clock ``time_limit`` runs on (default wall-clock time; a benchmark passes a CPU-time clock).
+        average_decay: also keep a moving average of the weights (``training.moving_average``), returned as
+            ``history.averaged`` (a VAE like ``model``, in eval mode).
 
     The history records ``loss``, ``reconstruction`` and ``kl`` per image (averaged every 10 steps), ``test_loss``
     per epoch when asked, and ``history.epoch_seconds``: the training time of each epoch alone.
@@ -232,6 +246,7 @@ def train_vae(
         model.to(device)
     batches = TensorBatches(images, batch_size=batch_size, shuffle=True, device=device_of(model), seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    averaged = moving_average(model, average_decay)  # None without average_decay
     history = History()
 
     def end_of_epoch(done: int) -> Optional[dict]:
@@ -245,11 +260,12 @@ def train_vae(
         return numbers
 
     model.train()
-    fit(vae_step(model, optimizer, beta, dynamic_binarization), batches, epochs=epochs, seconds=time_limit,
+    fit(with_average(vae_step(model, optimizer, beta, dynamic_binarization), model, averaged), batches, epochs=epochs, seconds=time_limit,
         optimizers=[optimizer], schedule=SCHEDULES[schedule], every=[(len(batches), end_of_epoch)], view=view,
         view_samples=lambda: _peek_samples(model), desc=f"training {type(model).__name__} (beta={beta:g})",
-        show_progress=show_progress, history=history)  # fmt: skip
+        show_progress=show_progress, history=history, **({"clock": clock} if clock else {}))  # fmt: skip
     model.eval()
+    history.averaged = averaged.module.eval() if averaged is not None else None
     return history
 
 
