@@ -158,6 +158,139 @@ def make_context(dataset: str = "fashion-mnist") -> Context:
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Training recipes: each row's network and settings (the lesson's), for a budget of steps, epochs or seconds
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Budget:
+    """How long a recipe trains: ``steps`` (or ``epochs`` for the autoencoders and VAEs) and/or ``seconds`` of
+    training time on ``clock``, whichever ends first. ``average_decay``: also keep the moving average of the
+    weights (``training.moving_average``), which every recipe offers."""
+
+    steps: Optional[int] = None
+    epochs: Optional[int] = None
+    seconds: Optional[float] = None
+    clock: Callable[[], float] = time.perf_counter
+    average_decay: Optional[float] = None
+
+    @property
+    def step_limit(self) -> int:
+        """The ``steps`` a step-counting trainer gets: ``steps``, or no limit when only ``seconds`` bound it."""
+        if self.steps is None and self.seconds is None:
+            raise ValueError("A Budget needs steps or seconds (or epochs for the autoencoders and VAEs).")
+        return self.steps if self.steps is not None else 10**9
+
+
+@dataclass
+class Trained:
+    """What a recipe returns: the last weights, their moving average (None unless asked for) and the steps done."""
+
+    model: nn.Module
+    averaged: Optional[nn.Module]
+    steps: int
+
+
+def _recipe_autoencoder(images, labels, budget: Budget, device) -> Trained:
+    model = ConvAutoencoder(latent_dim=30).to(device)
+    history = train_autoencoder(model, images, epochs=budget.epochs, time_limit=budget.seconds, clock=budget.clock,
+                                average_decay=budget.average_decay, show_progress=False)  # fmt: skip
+    return Trained(model, history.averaged, history.steps_done)
+
+
+def _recipe_vae(images, labels, budget: Budget, device) -> Trained:
+    model = VAE(latent_dim=20, hidden=(256,)).to(device)
+    history = train_vae(model, images, epochs=budget.epochs, batch_size=256, lr=1e-2, dynamic_binarization=True,
+                        time_limit=budget.seconds, clock=budget.clock, average_decay=budget.average_decay,
+                        show_progress=False)  # fmt: skip
+    return Trained(model, history.averaged, history.steps_done)
+
+
+def _recipe_mlp_gan(images, labels, budget: Budget, device) -> Trained:
+    generator, discriminator = image_gan()  # lesson 04's networks and train_gan's defaults
+    generator.to(device)
+    run = train_gan(generator, discriminator, images * 2 - 1, steps=budget.step_limit, max_seconds=budget.seconds,
+                    clock=budget.clock, average_decay=budget.average_decay, show_progress=False)  # fmt: skip
+    return Trained(generator, run.averaged, run.steps)
+
+
+def _recipe_dcgan(images, labels, budget: Budget, device, lr: float = 2e-4, convs: int = 1) -> Trained:
+    generator = dcgan.DCGenerator(noise_dim=64, convs_per_scale=convs).to(device)
+    discriminator = dcgan.DCDiscriminator(convs_per_scale=convs)
+    run = train_gan(generator, discriminator, images * 2 - 1, steps=budget.step_limit, batch_size=128, lr=lr,
+                    max_seconds=budget.seconds, clock=budget.clock, average_decay=budget.average_decay,
+                    show_progress=False)  # fmt: skip
+    return Trained(generator, run.averaged, run.steps)
+
+
+def _recipe_dcgan_deeper(images, labels, budget: Budget, device) -> Trained:
+    # Lesson 05's final DCGAN: a 3×3 convolution more at each scale in both networks, Adam DEEPER_LR.
+    return _recipe_dcgan(images, labels, budget, device, lr=dcgan.DEEPER_LR, convs=2)
+
+
+def _recipe_wgan_gp(images, labels, budget: Budget, device) -> Trained:
+    # Lesson 06's settings: lesson 05's generator, a critic without batch norm, Adam IMAGE_LR, 5 critic steps.
+    generator, critic = dcgan.DCGenerator(noise_dim=64).to(device), dcgan.DCDiscriminator(norm="layer")
+    run = wgan.train_wgan(generator, critic, images * 2 - 1, steps=budget.step_limit, batch_size=64,
+                          lr=wgan.IMAGE_LR, max_seconds=budget.seconds, clock=budget.clock,
+                          average_decay=budget.average_decay, show_progress=False)  # fmt: skip
+    return Trained(generator, run.averaged, run.steps)
+
+
+def _recipe_conditional_gan(images, labels, budget: Budget, device, conditioning: str) -> Trained:
+    # Lesson 07's settings: width 16, batch 64, Adam 2e-4 with β₁ = 0.5.
+    generator = conditional.ConditionalGenerator(noise_dim=64, channels=16).to(device)
+    discriminator = conditional.ConditionalDiscriminator(channels=16, conditioning=conditioning)
+    run = conditional.train_cgan(generator, discriminator, images * 2 - 1, labels, steps=budget.step_limit,
+                                 batch_size=64, max_seconds=budget.seconds, clock=budget.clock,
+                                 average_decay=budget.average_decay, show_progress=False)  # fmt: skip
+    return Trained(generator, run.averaged, run.steps)
+
+
+def _recipe_cvae(images, labels, budget: Budget, device) -> Trained:
+    model = conditional.ConditionalVAE(latent_dim=16).to(device)
+    history = conditional.train_cvae(model, images, labels, epochs=budget.epochs, time_limit=budget.seconds,
+                                     clock=budget.clock, average_decay=budget.average_decay, show_progress=False)  # fmt: skip
+    return Trained(model, history.averaged, history.steps_done)
+
+
+def _recipe_time_model(images, labels, budget: Budget, device, kind: str) -> Trained:
+    # Lesson 09's settings: SmallUNet with channels (16, 32, 64), batch 64, Adam 1e-3.
+    model = SmallUNet(channels=(16, 32, 64), time_scale=1.0 if kind == "diffusion" else 1000.0).to(device)
+    if kind == "diffusion":
+        alpha_bars = diffusion.linear_schedule().alpha_bars.to(device)
+        loss = lambda m, x: diffusion.epsilon_loss(m, x, alpha_bars)  # noqa: E731
+    else:
+        loss = flow_matching.flow_matching_loss
+    history = train_time_model(model, images * 2 - 1, loss, steps=budget.steps, seconds=budget.seconds,
+                               batch_size=64, lr=1e-3, clock=budget.clock, average_decay=budget.average_decay,
+                               show_progress=False)  # fmt: skip
+    return Trained(model, history.averaged, history.steps_done)
+
+
+# Each trained row's recipe: recipe(images in [0, 1], labels, budget, device) -> Trained. The rows below train with
+# them (within ``TRAINING``), and ``benchmarks/league_training.py`` trains every row with them for one budget.
+RECIPES: Dict[str, Callable[..., Trained]] = {
+    "autoencoder": _recipe_autoencoder,
+    "vae": _recipe_vae,
+    "mlp_gan": _recipe_mlp_gan,
+    "dcgan": _recipe_dcgan,
+    "dcgan_deeper": _recipe_dcgan_deeper,
+    "wgan_gp": _recipe_wgan_gp,
+    "cgan": lambda *args: _recipe_conditional_gan(*args, conditioning="channels"),
+    "acgan": lambda *args: _recipe_conditional_gan(*args, conditioning="auxiliary"),
+    "cvae": _recipe_cvae,
+    "diffusion": lambda *args: _recipe_time_model(*args, kind="diffusion"),
+    "flow": lambda *args: _recipe_time_model(*args, kind="flow"),
+}
+
+
+def train_row(key: str, context: Context, budget: Budget) -> Trained:
+    """Train row ``key``'s network with its recipe on the context's training images for ``budget``."""
+    return RECIPES[key](context.train_images, context.train_labels, budget, context.device)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Checkpoints: load one that exists, or train and save
 # ----------------------------------------------------------------------------------------------------------------
 
@@ -318,8 +451,7 @@ def _autoencoder(context: Context) -> Tuple[Sampler, str]:
     epochs = context.budget["autoencoder_epochs"]
 
     def train() -> Tuple[nn.Module, dict]:
-        model = ConvAutoencoder(latent_dim=30).to(context.device)
-        train_autoencoder(model, context.train_images, epochs=epochs, show_progress=False)
+        model = train_row("autoencoder", context, Budget(epochs=epochs)).model
         return model.cpu(), {"epochs": epochs, "train_images": len(context.train_images),
                              "about": f"{_count(epochs, 'epoch')} on {len(context.train_images):,} images"}  # fmt: skip
 
@@ -348,9 +480,7 @@ def _vae(context: Context) -> Tuple[Sampler, str]:
     epochs = context.budget["vae_epochs"]
 
     def train() -> Tuple[nn.Module, dict]:
-        model = VAE(latent_dim=20, hidden=(256,)).to(context.device)
-        train_vae(model, context.train_images, epochs=epochs, batch_size=256, lr=1e-2,
-                  dynamic_binarization=True, show_progress=False)  # fmt: skip
+        model = train_row("vae", context, Budget(epochs=epochs)).model
         return model.cpu(), {"epochs": epochs, "train_images": len(context.train_images),
                              "about": f"{_count(epochs, 'epoch')} on {len(context.train_images):,} binarized images"}  # fmt: skip
 
@@ -372,12 +502,8 @@ def _mlp_gan(context: Context) -> Tuple[Sampler, str]:
     steps = context.budget["gan_steps"]
 
     def train() -> Tuple[nn.Module, dict]:
-        generator, discriminator = image_gan()
-        generator.to(context.device)
-        run = train_gan(
-            generator, discriminator, context.train_images * 2 - 1, steps=steps, show_progress=False
-        )
-        return generator.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
+        run = train_row("mlp_gan", context, Budget(steps=steps))
+        return run.model.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
                                  "about": f"{run.steps:,} steps on {len(context.train_images):,} images"}  # fmt: skip
 
     # A benchmark's generator (benchmarks/gan_quality.py, or the MLP GAN of benchmarks/dcgan_quality.py) or lesson
@@ -400,11 +526,8 @@ def _dcgan(context: Context) -> Tuple[Sampler, str]:
     steps = context.budget["dcgan_steps"]
 
     def train() -> Tuple[nn.Module, dict]:
-        generator, discriminator = dcgan.DCGenerator(noise_dim=64), dcgan.DCDiscriminator()
-        generator.to(context.device)
-        run = train_gan(generator, discriminator, context.train_images * 2 - 1, steps=steps, batch_size=128,
-                        lr=2e-4, show_progress=False)  # fmt: skip
-        return generator.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
+        run = train_row("dcgan", context, Budget(steps=steps))
+        return run.model.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
                                  "about": f"{run.steps:,} steps on {len(context.train_images):,} images"}  # fmt: skip
 
     # Lesson 05's benchmark (benchmarks/dcgan_quality.py) or the lesson's own, when trained at least as long.
@@ -421,13 +544,10 @@ def _dcgan_deeper(context: Context) -> Tuple[Sampler, str]:
     steps = context.budget["dcgan_deeper_steps"]
 
     def train() -> Tuple[nn.Module, dict]:
-        # Lesson 05's final DCGAN: a 3×3 convolution more at each scale in both networks, Adam DEEPER_LR, sampled
-        # from the moving average of G's weights.
-        generator = dcgan.DCGenerator(noise_dim=64, convs_per_scale=2)
-        discriminator = dcgan.DCDiscriminator(convs_per_scale=2)
-        generator.to(context.device)
-        run = train_gan(generator, discriminator, context.train_images * 2 - 1, steps=steps, batch_size=128,
-                        lr=dcgan.DEEPER_LR, average_decay=dcgan.DEEPER_AVERAGE_DECAY, show_progress=False)  # fmt: skip
+        # Lesson 05's final DCGAN, sampled from the moving average of G's weights.
+        run = train_row(
+            "dcgan_deeper", context, Budget(steps=steps, average_decay=dcgan.DEEPER_AVERAGE_DECAY)
+        )
         return run.averaged.cpu(), {"steps": run.steps, "train_images": len(context.train_images),
                                     "about": f"{run.steps:,} steps on {len(context.train_images):,} images"}  # fmt: skip
 
@@ -445,13 +565,9 @@ def _wgan_gp(context: Context) -> Tuple[Sampler, str]:
     steps = context.budget["wgan_steps"]
 
     def train() -> Tuple[nn.Module, dict]:
-        # Lesson 06's settings: lesson 05's generator, a critic without batch norm, Adam IMAGE_LR, 5 critic steps.
-        generator, critic = dcgan.DCGenerator(noise_dim=64), dcgan.DCDiscriminator(norm="layer")
-        generator.to(context.device)
-        run = wgan.train_wgan(generator, critic, context.train_images * 2 - 1, steps=steps, batch_size=64,
-                              lr=wgan.IMAGE_LR, show_progress=False)  # fmt: skip
+        run = train_row("wgan_gp", context, Budget(steps=steps))
         about = f"{run.steps:,} generator steps (5 critic steps each) on {len(context.train_images):,} images"
-        return generator.cpu(), {
+        return run.model.cpu(), {
             "steps": run.steps,
             "train_images": len(context.train_images),
             "about": about,
@@ -478,15 +594,11 @@ def _conditional_gan(
     """Lesson 07's conditional GAN with D's ``conditioning`` ("channels" or "auxiliary"): the benchmark's
     ``checkpoint`` or the lesson's, when trained at least as long on as many images, else trained here."""
     steps = context.budget["cgan_steps"]
-    images, labels = context.train_images, context.train_labels
+    images = context.train_images
 
     def train() -> Tuple[nn.Module, dict]:
-        # Lesson 07's settings: width 16, batch 64, Adam 2e-4 with β₁ = 0.5.
-        generator = conditional.ConditionalGenerator(noise_dim=64, channels=16).to(context.device)
-        discriminator = conditional.ConditionalDiscriminator(channels=16, conditioning=conditioning)
-        run = conditional.train_cgan(generator, discriminator, images * 2 - 1, labels, steps=steps, batch_size=64,
-                                     show_progress=False)  # fmt: skip
-        return generator.cpu(), {"steps": run.steps, "train_images": len(images),
+        run = train_row("cgan" if conditioning == "channels" else "acgan", context, Budget(steps=steps))
+        return run.model.cpu(), {"steps": run.steps, "train_images": len(images),
                                  "about": f"{run.steps:,} steps on {len(images):,} images"}  # fmt: skip
 
     # Lesson 07's benchmark (benchmarks/conditional_quality.py) and the lesson itself save both cGANs.
@@ -524,11 +636,10 @@ def _acgan(context: Context) -> Tuple[Sampler, str]:
 @register("cvae", "conditional VAE", lesson="07")
 def _cvae(context: Context) -> Tuple[Sampler, str]:
     epochs = context.budget["cvae_epochs"]
-    images, labels = context.train_images, context.train_labels
+    images = context.train_images
 
     def train() -> Tuple[nn.Module, dict]:
-        model = conditional.ConditionalVAE(latent_dim=16).to(context.device)
-        conditional.train_cvae(model, images, labels, epochs=epochs, show_progress=False)
+        model = train_row("cvae", context, Budget(epochs=epochs)).model
         return model.cpu(), {"epochs": epochs, "train_images": len(images),
                              "about": f"{_count(epochs, 'epoch')} on {len(images):,} images"}  # fmt: skip
 
@@ -553,18 +664,9 @@ def _time_model(context: Context, kind: str) -> Tuple[nn.Module, str]:
     data = context.train_images * 2 - 1
 
     def train() -> Tuple[nn.Module, dict]:
-        model = SmallUNet(channels=(16, 32, 64), time_scale=1.0 if kind == "diffusion" else 1000.0)
-        model.to(context.device)
-        if kind == "diffusion":
-            alpha_bars = diffusion.linear_schedule().alpha_bars.to(context.device)
-            loss = lambda m, x: diffusion.epsilon_loss(m, x, alpha_bars)  # noqa: E731
-        else:
-            loss = flow_matching.flow_matching_loss
-        history = train_time_model(
-            model, data, loss, steps=steps, batch_size=64, lr=1e-3, show_progress=False
-        )
-        return model.cpu(), {"steps": history.steps_done, "train_images": len(data),
-                             "about": f"{history.steps_done:,} steps on {len(data):,} images"}  # fmt: skip
+        run = train_row(kind, context, Budget(steps=steps))
+        return run.model.cpu(), {"steps": run.steps, "train_images": len(data),
+                             "about": f"{run.steps:,} steps on {len(data):,} images"}  # fmt: skip
 
     # Lesson 09's benchmark (benchmarks/diffusion_quality.py) or the lesson's own, when trained at least as long.
     return load_or_train(
@@ -591,7 +693,7 @@ def _diffusion(context: Context) -> Tuple[Sampler, str]:
     schedule, steps = diffusion.linear_schedule(), context.sampling_steps
     sample = _chunked(lambda n, rng: diffusion.ddim_sample(model, (n, 1, 28, 28), schedule, steps, generator=rng,
                                                            clip=(-1, 1)))  # fmt: skip
-    sample.model = model
+    sample.model, sample.evaluations = model, steps
     return sample, source + f"; DDIM with {steps} steps (η = 0)"
 
 
@@ -601,7 +703,7 @@ def _flow(context: Context) -> Tuple[Sampler, str]:
     steps = context.sampling_steps
     sample = _chunked(lambda n, rng: flow_matching.sample(model, (n, 1, 28, 28), steps, generator=rng,
                                                           clip=(-1, 1)))  # fmt: skip
-    sample.model = model
+    sample.model, sample.evaluations = model, steps
     return sample, source + f"; {steps} Euler steps"
 
 
@@ -615,11 +717,13 @@ METRICS = ("frechet", "precision", "recall", "entropy", "confident", "score", "c
 @dataclass
 class Samplers:
     """The built rows: ``samplers[key]``, ``sources[key]``, ``models[key]`` (the trained network, or None for rows
-    without one), and how long building took."""
+    without one), ``evaluations[key]`` (network evaluations per sample: 1 for a generator or decoder, the sampling
+    steps for diffusion and flow matching, 0 without a network), and how long building took."""
 
     samplers: Dict[str, Sampler] = field(default_factory=dict)
     sources: Dict[str, str] = field(default_factory=dict)
     models: Dict[str, Optional[nn.Module]] = field(default_factory=dict)
+    evaluations: Dict[str, int] = field(default_factory=dict)
     seconds: Dict[str, float] = field(default_factory=dict)
 
 
@@ -652,6 +756,9 @@ def build(
                   "then this cell again)")  # fmt: skip
             continue
         built.models[key] = getattr(built.samplers[key], "model", None)
+        built.evaluations[key] = (
+            getattr(built.samplers[key], "evaluations", 1) if built.models[key] is not None else 0
+        )
         built.seconds[key] = round(time.perf_counter() - started, 1)
         print(f"{entry.name}: {built.sources[key]}")
     return built
@@ -718,7 +825,8 @@ def evaluate(
     for key, results in per_seed.items():
         entry = REGISTRY[key]
         row = {"key": key, "name": entry.name, "lesson": entry.lesson, "reference": entry.reference,
-               "source": built.sources[key], "n": n, "seeds": len(results)}  # fmt: skip
+               "source": built.sources[key], "n": n, "seeds": len(results),
+               "evaluations": built.evaluations.get(key, 0)}  # fmt: skip
         for metric in METRICS:
             values = torch.tensor([r[metric] for r in results], dtype=torch.float64)
             row[metric] = float(values.mean())
@@ -750,13 +858,35 @@ def _cell(row: Dict, metric: str, digits: int) -> str:
     return f"{mean:.{digits}f}"
 
 
+# What each row cost (``benchmarks/league_table.py`` fills them in from the checkpoints' records): training compute,
+# training steps, whether the moving average of the weights was used, and network evaluations per sample.
+COST_COLUMNS = (
+    ("compute", "training compute"),
+    ("steps", "steps"),
+    ("ema", "EMA"),
+    ("evaluations", "evals/sample"),
+)
+
+
+def _cost_cell(row: Dict, key: str) -> str:
+    value = row.get(key)
+    if value is None or (key == "evaluations" and value == 0):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def markdown_table(rows: List[Dict]) -> str:
-    """The league as a markdown table (references in italics), ``mean ± sd`` over seeds."""
-    header = ["", "lesson"] + [title for _, title, _ in COLUMNS]
+    """The league as a markdown table (references in italics), ``mean ± sd`` over seeds, with what each row cost
+    (``COST_COLUMNS``) when the rows say."""
+    costs = [(key, title) for key, title in COST_COLUMNS if any(key in row for row in rows)]
+    header = ["", "lesson"] + [title for _, title in costs] + [title for _, title, _ in COLUMNS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         name = f"*{row['name']}*" if row["reference"] else row["name"]
-        cells = [name, row["lesson"]] + [_cell(row, m, d) for m, _, d in COLUMNS]
+        cells = [name, row["lesson"]] + [_cost_cell(row, key) for key, _ in costs]
+        cells += [_cell(row, m, d) for m, _, d in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -170,3 +170,18 @@ def test_the_yardsticks_score_as_they_must(tiny_budget, monkeypatch):
 def test_register_refuses_a_second_row_with_the_same_key():
     with pytest.raises(ValueError, match="already has a row"):
         league.register("vae", "another VAE", lesson="03")(lambda context: None)
+
+
+def test_every_recipe_trains_for_seconds_and_keeps_a_moving_average(tiny_budget, monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    context = league.make_context()
+    ticks = iter(range(10**6))  # a clock that advances one second per reading: a few steps each
+    budget = league.Budget(seconds=4, clock=lambda: float(next(ticks)), average_decay=0.9)
+    for key in league.RECIPES:
+        trained = league.train_row(key, context, budget)
+        assert trained.steps >= 1, key
+        assert type(trained.averaged) is type(trained.model), key
+        assert not trained.averaged.training, key
+    with pytest.raises(ValueError, match="steps or seconds"):
+        _ = league.Budget().step_limit
+    assert league.Budget(seconds=1).step_limit == 10**9 and league.Budget(steps=3).step_limit == 3
