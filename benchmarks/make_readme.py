@@ -305,6 +305,51 @@ def dcgan_ablation(record: Dict) -> Extracted:
     return compares, headline, budget
 
 
+@extractor("wgan_vs_dcgan", "06")
+def wgan_vs_dcgan(record: Dict) -> Extracted:
+    figures = record["figures"]
+    settings, chosen = figures["settings"], figures["chosen"]
+    seeds = len(settings["seeds"].split(","))
+
+    def result(kind: str, label: str) -> str:
+        setting = chosen[kind]
+        row = next(r for r in figures["test"] if r["kind"] == kind and r["lr"] == setting["lr"]
+                   and r["weights"] == setting["weights"])  # fmt: skip
+        weights = "EMA" if setting["weights"] == "ema" else "last weights"
+        return (f"{label} (lr {setting['lr']:g}, {weights}) **{row['frechet']['mean']:.1f} ± "
+                f"{row['frechet']['sd']:.1f}**")  # fmt: skip
+
+    headline = (
+        f"test Fréchet distance of each kind's best setting on validation (mean ± sd over {seeds} training seeds, "
+        f"N = {settings['samples']:,}, floor {figures['frechet_floor_validation_vs_test']:.1f}): "
+        + "; ".join(result(kind, label) for kind, label in (("dcgan", "DCGAN"), ("wgan_gp", "WGAN-GP")) if kind in chosen)
+    )  # fmt: skip
+    compares = (
+        "WGAN-GP against lesson 05's first DCGAN with the same search for both: one learning-rate grid "
+        f"({settings['lrs']}), chosen on the validation split, equal compute"
+    )
+    budget = f"{settings['minutes']:g} compute minutes per run, {seeds} training seeds per setting"
+    return compares, headline, budget
+
+
+@extractor("league_training", "08")
+def league_training(record: Dict) -> Extracted:
+    figures = record["figures"]
+    rows = figures["rows"]
+    headline = "validation Fréchet distance of each row's model (the weights chosen): " + "; ".join(
+        f"{key} {row['validation_frechet'][row['chosen']]:.1f} ({'EMA' if row['ema'] else 'last'})"
+        for key, row in rows.items()
+    )
+    compares = (
+        "every model the course trains, the same compute each, with the moving average of its weights "
+        "available (chosen on the validation split): the league's checkpoints"
+    )
+    budget = f"{figures['settings']['minutes']:g} compute minutes per row: " + ", ".join(
+        f"{key} {row['steps']:,} steps" for key, row in rows.items()
+    )
+    return compares, headline, budget
+
+
 @extractor("full_run", "all")
 def full_run(record: Dict) -> Extracted:
     lessons = record["lessons"]
@@ -453,9 +498,9 @@ def league_section(results_dir: Path) -> str:
                   str(settings["seeds"]), f"{figures['evaluate_seconds']:.0f} s", load(record), date(record),
                   files]  # fmt: skip
     spread = (
-        f"Each ± is the standard deviation over the {settings['seeds']} seeds: each seed draws fresh samples "
-        "and a fresh set of as many test images; the models are not retrained, so it does not include the "
-        "spread between training runs."
+        f"Each ± is the standard deviation over the {settings['seeds']} sampling seeds: each seed draws fresh "
+        "samples and a fresh set of as many test images; the models are not retrained, so it does not include "
+        "the spread between training runs (the note above gives it where a benchmark measured it)."
     )
     sources = [[row["name"], row["source"]] for row in figures["rows"]]
     parts = ["## The league table (lesson 08)", markdown_rows(header, [conditions]), table, note, spread,
