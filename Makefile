@@ -55,9 +55,13 @@ lab: my-notebooks
 # The fast suite: style first (it fails early), then unit tests and every notebook in fast mode, in a fresh
 # kernel each, with the checkpoints a run makes kept in a fresh folder so nothing left over hides a failure.
 # tests/ includes the browser test (tests/browser: every lesson in JupyterLab, skipped without chromium) and
-# the Colab versions test (lesson 03 with ipywidgets 7.7.1).
+# the Colab versions test (lesson 03 with ipywidgets 7.7.1). Two processes share the work (TEST_WORKERS, one
+# PyTorch thread each, so neither waits on the other's threads), file by file (--dist loadfile): a notebook's
+# cells run in order in one kernel, and the browser test (the largest file) runs beside everything else.
+TEST_WORKERS ?= 2
 test: test-setup lint
-	COURSE_FAST=1 MPLBACKEND=Agg COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -p no:cacheprovider \
+	OMP_NUM_THREADS=1 COURSE_FAST=1 MPLBACKEND=Agg COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest \
+		-p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile \
 		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=10
 
 lint: test-setup
@@ -91,7 +95,7 @@ screenshots: test-setup
 # Every benchmark in lesson order (the league table last: it reads the others' checkpoints), then the table of
 # results in benchmarks/README.md. The validation searches behind the settings (benchmarks/*_search.py) run alone.
 BENCHMARKS := pipeline_throughput classifier autoencoder_vs_pca vae_vs_pytorch_examples gan_quality dcgan_quality dcgan_ablation \
-	wgan_quality conditional_quality diffusion_quality league_table
+	wgan_quality wgan_vs_dcgan conditional_quality diffusion_quality league_training league_table
 benchmarks: setup
 	for name in $(BENCHMARKS); do $(PY) benchmarks/$$name.py || exit 1; done
 	$(PY) benchmarks/make_readme.py
