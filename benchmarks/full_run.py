@@ -36,6 +36,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))  # run as a script from anywhere: `benchmarks.common` is importable
 
 from benchmarks.common import RESULTS_DIR, load_average, machine  # noqa: E402
+from course_utils import data_dir  # noqa: E402
 
 NOTEBOOKS = REPOSITORY / "notebooks"
 STATE_FILE = REPOSITORY / "build" / "full-run.state"  # the checkpoint folder of a run, for --resume
@@ -126,10 +127,13 @@ def run_lesson(path: Path, checkpoint_dir: Path, executed_dir: Path = EXECUTED) 
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    # The checkpoint folder is a temporary path of the machine that ran it: the record names it by its variable.
-    record["printed"] = [
-        line.replace(str(checkpoint_dir), "$COURSE_CHECKPOINT_DIR") for line in printed_lines(nb)
-    ]
+    # The checkpoint and data folders are paths of the machine that ran it: the record names them by their variables.
+    folders = {str(checkpoint_dir): "$COURSE_CHECKPOINT_DIR", str(data_dir()): "$COURSE_DATA_DIR"}
+    record["printed"] = []
+    for line in printed_lines(nb):
+        for folder, variable in folders.items():
+            line = line.replace(folder, variable)
+        record["printed"].append(line)
     executed_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(
         nb, str(executed_dir / path.name)

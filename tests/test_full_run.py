@@ -29,14 +29,20 @@ def test_a_lesson_runs_in_full_mode_with_a_fresh_checkpoint_folder(tmp_path, mon
         tmp_path,
         "import os\nprint('fast' if os.environ.get('COURSE_FAST') else 'full mode')",
         # 200 MiB written (so resident, not just reserved), held while the half-second sampler looks
+        "import course_utils\nprint('data:', course_utils.data_dir())\n"
         "print('checkpoints:', os.environ['COURSE_CHECKPOINT_DIR'])\nbig = b'x' * (200 * 2**20)\n"
         "import time\ntime.sleep(1.5)",
         "3 * 7",
     )
     record = full_run.run_lesson(path, checkpoints, executed_dir=tmp_path / "executed")
     assert record["status"] == "ok"
-    # the checkpoint folder, a temporary path of the machine, is recorded by its variable's name
-    assert record["printed"] == ["full mode", "checkpoints: $COURSE_CHECKPOINT_DIR", "21"]
+    # the checkpoint and data folders, paths of the machine, are recorded by their variables' names
+    assert record["printed"] == [
+        "full mode",
+        "data: $COURSE_DATA_DIR",
+        "checkpoints: $COURSE_CHECKPOINT_DIR",
+        "21",
+    ]
     executed = nbformat.read(str(tmp_path / "executed" / path.name), as_version=4)
     assert executed.cells[2].outputs[0]["data"]["text/plain"] == "21", (
         "the executed notebook keeps its outputs"
