@@ -311,3 +311,21 @@ def test_diagnose_bce_is_reusable_on_other_cases():
     with pytest.raises(Mistake, match="a log\\(0\\) or a division by zero") as info:
         diagnose_bce(torch.tensor(float("inf")), logits, targets, "d_loss")
     assert "log of a logit" not in str(info.value) and "largest |logit| here is 2" in str(info.value)
+
+
+def test_match_variants_names_the_first_mistake_a_value_reproduces():
+    from course_utils.exercises.core import match_variants
+
+    variants = {"right": 1.0, "halved": 0.5, "negated": -1.0}
+    advice = {
+        "missing": "never computed",
+        "negated": "the sign is flipped",
+        "halved": "divided by 2 once too often",
+    }
+    same = lambda a, b: abs(a - b) < 1e-9  # noqa: E731
+    assert match_variants(-1.0, variants, advice, same) == "the sign is flipped"
+    assert match_variants(0.5, variants, advice, same) == "divided by 2 once too often"
+    assert match_variants(1.0, variants, advice, same) is None  # the right answer is not a mistake
+    assert match_variants(3.0, variants, advice, same) is None
+    first = {"a": "first", "b": "second"}
+    assert match_variants(2.0, {"a": 2.0, "b": 2.0}, first, same) == "first"  # advice's order decides

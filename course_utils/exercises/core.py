@@ -17,7 +17,7 @@ import functools
 import sysconfig
 import traceback
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import torch
 
@@ -177,6 +177,22 @@ def expect_tensor(
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
     """Same shape and values up to rounding."""
     return tuple(a.shape) == tuple(b.shape) and torch.allclose(a.double(), b.double(), atol=atol, rtol=rtol)
+
+
+def match_variants(
+    value, variants: Mapping[str, object], advice: Mapping[str, str], same: Callable[[object, object], bool]
+) -> Optional[str]:
+    """The advice for the first typical mistake that ``value`` reproduces, or None.
+
+    A checker computes what the right answer and each typical mistake give on the same inputs (``variants``: name →
+    that result) and says what each mistake is (``advice``: name → advice, tried in this order; names without a
+    variant are skipped). ``same(value, variant)`` decides whether the learner's value is that variant's, e.g.
+    ``close`` for tensors or ``math.isclose`` with a tolerance for numbers.
+    """
+    for name, text in advice.items():
+        if name in variants and same(value, variants[name]):
+            return text
+    return None
 
 
 def summary(results: Optional[List[CheckResult]] = None) -> str:

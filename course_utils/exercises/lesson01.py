@@ -16,7 +16,7 @@ from typing import Dict
 import torch
 import torch.nn.functional as F
 
-from .core import Mistake, call, close, exercise, expect_tensor
+from .core import Mistake, call, close, exercise, expect_tensor, match_variants
 
 # ----------------------------------------------------------------------------------------------------------------
 # 01.1 fit_gaussian
@@ -324,10 +324,10 @@ def shared_covariance_logits(fn) -> str:
     mine_w, mine_b = _centred(w, b)
     variants = shared_logits_variants(means, cov, priors)
     right_w, _ = _centred(*variants["right"])
-    for name, advice in SHARED_ADVICE.items():
-        their_w, their_b = _centred(*variants[name])
-        if close(mine_w, their_w, atol=1e-4) and close(mine_b, their_b, atol=1e-4):
-            raise Mistake(advice + ".")
+    advice = match_variants((mine_w, mine_b), variants, SHARED_ADVICE,
+                            lambda mine, theirs: all(close(m, t, atol=1e-4) for m, t in zip(mine, _centred(*theirs))))  # fmt: skip
+    if advice:
+        raise Mistake(advice + ".")
     if close(mine_w, right_w, atol=1e-4):
         raise Mistake(f"the weights are right (w_k = Σ⁻¹ μ_k) but the biases are not: expected (up to a constant "
                       f"shared by all classes) {variants['right'][1].numpy().round(3).tolist()}, got "
@@ -402,9 +402,11 @@ def diagnose_bce(value, logits: torch.Tensor, targets: torch.Tensor, what: str) 
     variants = bce_variants(logits, targets)
     if torch.isclose(v, variants["right"], atol=1e-5, rtol=1e-4):
         return
-    for name, advice in BCE_ADVICE.items():
-        if name in variants and torch.isclose(v, variants[name], atol=1e-5, rtol=1e-4):
-            raise Mistake(f"{what}: {advice}.")
+    advice = match_variants(
+        v, variants, BCE_ADVICE, lambda a, b: bool(torch.isclose(a, b, atol=1e-5, rtol=1e-4))
+    )
+    if advice:
+        raise Mistake(f"{what}: {advice}.")
     raise Mistake(f"{what} is {float(v):.5f}, expected {float(variants['right']):.5f} = "
                   "-mean(y·log σ(logit) + (1 - y)·log(1 - σ(logit))).")  # fmt: skip
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Mistake, call, exercise, expect_tensor
+from .core import Mistake, call, exercise, expect_tensor, match_variants
 
 BCE = F.binary_cross_entropy_with_logits
 
@@ -138,9 +138,9 @@ def _diagnose(
         return
     if not torch.isfinite(value):
         raise Mistake(f"{what} {NOT_FINITE.format(value=float(value))}.")
-    for name, text in advice.items():
-        if name in variants and _isclose(value, variants[name]):
-            raise Mistake(f"{what}: {text}.")
+    named = match_variants(value, variants, advice, _isclose)
+    if named:
+        raise Mistake(f"{what}: {named}.")
     raise Mistake(f"{what} is {float(value):.5f}; expected {float(variants['right']):.5f}.")
 
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Mistake, call, close, exercise, expect_tensor
+from .core import Mistake, call, close, exercise, expect_tensor, match_variants
 
 META = torch.device("meta")
 DEVICE_ADVICE = (
@@ -424,9 +424,9 @@ def _check_steering_step(fn) -> str:
         if close(out, z):
             raise Mistake(f"{what} returned z unchanged: compute the gradient of log p(target) with respect to z "
                           "(z.requires_grad_(True), then torch.autograd.grad or .backward()) and step along it.")  # fmt: skip
-        for name, text in STEERING_ADVICE.items():
-            if close(out, want[name]):
-                raise Mistake(f"{what}: {text}.")
+        named = match_variants(out, want, STEERING_ADVICE, close)
+        if named:
+            raise Mistake(f"{what}: {named}.")
         raise Mistake(f"{what} is off by up to {float((out - want['right']).abs().max()):.4f}; expected z + step_size · "
                       "∇_z classifier((generator(z) + 1) / 2).log_softmax(dim=1)[:, target].sum().")  # fmt: skip
     return "one step up log p(target | x), for every z at once, detached."

@@ -21,7 +21,7 @@ from typing import Dict, Tuple
 
 import torch
 
-from .core import Mistake, call, exercise, expect_tensor
+from .core import Mistake, call, exercise, expect_tensor, match_variants
 
 # ----------------------------------------------------------------------------------------------------------------
 # 08.1 matrix_sqrt
@@ -150,9 +150,10 @@ def frechet_distance(fn) -> str:
     value = _as_number(call(fn, a.clone(), b.clone(), what=what), what)
     variants = frechet_variants(a, b)
     if not math.isclose(value, variants["right"], rel_tol=1e-5, abs_tol=1e-8):
-        for name, text in FRECHET_ADVICE.items():
-            if math.isclose(value, variants[name], rel_tol=1e-5, abs_tol=1e-8):
-                raise Mistake(f"{what}: {text}.")
+        named = match_variants(value, variants, FRECHET_ADVICE,
+                               lambda a, b: math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-8))  # fmt: skip
+        if named:
+            raise Mistake(f"{what}: {named}.")
         raise Mistake(f"{what} gave {value:.6g}; expected {variants['right']:.6g}.")
     same = _as_number(call(fn, a.clone(), a.clone(), what=what), what)
     if abs(same) > 1e-6:
@@ -247,9 +248,10 @@ def knn_precision_recall(fn) -> str:
         # computed in float32 (.float().mean()) through.
         if all(math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, variants["right"])):
             continue
-        for name, text in KNN_ADVICE.items():
-            if all(math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, variants[name])):
-                raise Mistake(f"{what}: {text}.")
+        named = match_variants(got, variants, KNN_ADVICE,
+                               lambda a, b: all(math.isclose(g, e, abs_tol=1e-6) for g, e in zip(a, b)))  # fmt: skip
+        if named:
+            raise Mistake(f"{what}: {named}.")
         expected = variants["right"]
         raise Mistake(
             f"{what} with k = {k} gave precision {got[0]:.4f}, recall {got[1]:.4f}; expected {expected[0]:.4f} "
@@ -309,9 +311,11 @@ def memorization_ratio(fn) -> str:
     value = _as_number(call(fn, samples.clone(), train.clone(), test.clone(), what=what), what)
     variants = memorization_variants(samples, train, test)
     if not math.isclose(value, variants["right"], rel_tol=1e-4):
-        for name, text in MEMORIZATION_ADVICE.items():
-            if math.isclose(value, variants[name], rel_tol=1e-4):
-                raise Mistake(f"{what}: {text}.")
+        named = match_variants(
+            value, variants, MEMORIZATION_ADVICE, lambda a, b: math.isclose(a, b, rel_tol=1e-4)
+        )
+        if named:
+            raise Mistake(f"{what}: {named}.")
         raise Mistake(f"{what} gave {value:.5g}; expected {variants['right']:.5g}.")
     copier = _as_number(call(fn, train[:11].clone(), train.clone(), test.clone(), what=what), what)
     if abs(copier) > 1e-3:
