@@ -93,3 +93,15 @@ def test_failure_is_shown_without_a_traceback_in_jupyter():
     rendered = info.value._render_traceback_()
     assert len(rendered) == 2 and "subtracted 0.5" in rendered[1]
     assert not info.value.result.passed and info.value.result.points == 0
+
+
+def test_check_offers_every_registered_checker_under_its_name():
+    from course_utils import check
+    from course_utils.exercises.core import CHECKERS
+
+    assert len(CHECKERS) >= 45 and set(check.__all__) == {"summary"} | {
+        i.checker.__name__ for i in CHECKERS.values()
+    }
+    for exercise_id, info in CHECKERS.items():
+        assert getattr(check, info.checker.__name__) is info.checker, exercise_id
+    assert check.LESSON_MODULES[0] == "lesson00" and "lesson09" in check.LESSON_MODULES
