@@ -465,7 +465,26 @@ def train_step(fn) -> str:
 
 
 def _check_train_step(fn) -> str:
+    """Run the learner's step on a tiny spied-on GAN, then check, in this order: which steps ran and when, the
+    numbers it returned, D's update, the returned G loss, G's update, and D's probabilities."""
     lr, junk = 0.1, 3.0
+    run = _spied_step(fn, lr, junk)
+    _check_step_order(run)
+    _check_returned_losses(run["out"], run["expected"])
+    _check_d_update(run, lr, junk)
+    _check_returned_g_loss(run["out"], run["expected"])
+    _check_g_update(run, lr, junk)
+    _check_probabilities(run["out"], run["expected"])
+    return (
+        "D step on detached fakes, then a G step that moves only G; zero_grad before each backward; D(x) and "
+        "D(G(z)) reported as probabilities."
+    )
+
+
+def _spied_step(fn, lr: float, junk: float) -> dict:
+    """One call of the learner's ``train_step`` on ``_spy_setup``'s networks, with SGD optimizers whose ``step`` and
+    ``zero_grad`` calls, and every gradient that reaches G or D, are recorded in order (``events``); the stale
+    gradients ``junk`` show a missing ``zero_grad``. Returns what the checks below need."""
     generator, discriminator, real = _spy_setup()
     g_params, d_params = [generator.center], list(discriminator.parameters())
     g_optimizer = torch.optim.SGD(g_params, lr=lr)
@@ -510,8 +529,14 @@ def _check_train_step(fn) -> str:
             ) from None
         raise
     expected = _expected_step(lr)
+    return {"out": out, "expected": expected, "events": events, "d_after_step": d_after_step, "d_params": d_params,
+            "generator": generator, "real": real}  # fmt: skip
 
-    # Which steps ran, and in which order.
+
+def _check_step_order(run: dict) -> None:
+    """Which optimizer steps ran, in which order, where the gradients went, and the batch of fakes."""
+    events, d_after_step, d_params = run["events"], run["d_after_step"], run["d_params"]
+    generator, real = run["generator"], run["real"]
     d_steps, g_steps = events.count("D step"), events.count("G step")
     if d_steps == 0 and g_steps == 0:
         raise Mistake("neither optimizer stepped: call d_optimizer.step() after the D loss's backward, and "
@@ -556,7 +581,9 @@ def _check_train_step(fn) -> str:
             f"torch.randn(len(real), generator.noise_dim); you made batches of {sorted(set(generator.batch_sizes))}."
         )
 
-    # The returned numbers.
+
+def _check_returned_losses(out, expected: dict) -> None:
+    """The returned dict holds 'd_loss' and 'g_loss' as plain numbers, and 'd_loss' is the discriminator loss."""
     if not isinstance(out, dict) or not {"d_loss", "g_loss"} <= set(out):
         raise Mistake(
             "train_step should return a dict with 'd_loss', 'g_loss', 'd_real' and 'd_fake' (as floats, e.g. "
@@ -581,7 +608,11 @@ def _check_train_step(fn) -> str:
         DISCRIMINATOR_ADVICE,
         "the returned d_loss",
     )
-    # The updates: D first.
+
+
+def _check_d_update(run: dict, lr: float, junk: float) -> None:
+    """D's weights after its step: changed, without stale gradients, by one step on the discriminator loss."""
+    expected, d_after_step = run["expected"], run["d_after_step"]
     d_now = d_after_step[0]
     d_before = torch.tensor([0.8, -0.5, 0.3, 0.1])
     d_grad = _flat(expected["d_grads"])
@@ -597,6 +628,9 @@ def _check_train_step(fn) -> str:
         raise Mistake("the discriminator's update is not one step on the discriminator loss "
                       "(BCE(D(real), 1) + BCE(D(fake.detach()), 0)) / 2.")  # fmt: skip
 
+
+def _check_returned_g_loss(out: dict, expected: dict) -> None:
+    """The returned 'g_loss' is the generator loss against the UPDATED discriminator."""
     g_variants = generator_variants(expected["fake_logits_after"])
     if not _isclose(torch.tensor(out["g_loss"], dtype=torch.float64), g_variants["right"]):
         old = generator_variants(expected["fake_logits"])["right"]
@@ -610,7 +644,10 @@ def _check_train_step(fn) -> str:
             "the returned g_loss",
         )
 
-    # Then G.
+
+def _check_g_update(run: dict, lr: float, junk: float) -> None:
+    """G's weights after its step: changed, the right way, by one step against the updated D."""
+    expected, events, generator = run["expected"], run["events"], run["generator"]
     g_now = generator.center.detach()
     g_before = torch.tensor([0.5, -1.0, 0.25])
     g_grad = expected["g_grad"]
@@ -637,11 +674,6 @@ def _check_train_step(fn) -> str:
             "the generator's update is not one step on generator_loss(discriminator(fake)) with the UPDATED "
             "discriminator. Compute the G loss after the D step, on fakes that are not detached."
         )
-    _check_probabilities(out, expected)
-    return (
-        "D step on detached fakes, then a G step that moves only G; zero_grad before each backward; D(x) and "
-        "D(G(z)) reported as probabilities."
-    )
 
 
 def _check_probabilities(out: dict, expected: dict) -> None:
