@@ -70,6 +70,29 @@ def machine() -> dict:
     return info
 
 
+def add_run_options(parser, output: str, minutes: float) -> None:
+    """The options of every benchmark that trains for a compute budget and judges the result: ``--minutes`` per
+    run, ``--decay`` of the weights' moving average kept beside the last weights, ``--samples`` judged,
+    ``--train-images`` (a subset, for tests), ``--threads`` and ``--output`` (the results file's name)."""
+    from course_utils.models.dcgan import DEEPER_AVERAGE_DECAY
+
+    parser.add_argument(
+        "--minutes", type=float, default=minutes, help=f"compute minutes per run (default {minutes:g})"
+    )
+    parser.add_argument("--decay", type=float, default=DEEPER_AVERAGE_DECAY,
+                        help=f"the moving average's decay (default {DEEPER_AVERAGE_DECAY})")  # fmt: skip
+    parser.add_argument("--samples", type=int, default=2000, help="samples judged per model (default 2,000)")
+    parser.add_argument(
+        "--train-images", type=int, default=None, help="a subset of the training images (tests)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    parser.add_argument(
+        "--output", default=output, help=f"results file name in benchmarks/results/ (default {output})"
+    )
+
+
 def write_results(name: str, figures: dict) -> Path:
     """Write ``figures`` with the date, machine and command to ``benchmarks/results/<name>.json``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -40,12 +40,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import compute_clock, load_average, write_results  # noqa: E402
+from benchmarks.common import add_run_options, compute_clock, load_average, write_results  # noqa: E402
 from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, frechet_to_test, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import precision_recall  # noqa: E402
 from course_utils.models import gan  # noqa: E402
-from course_utils.models.dcgan import DEEPER_AVERAGE_DECAY, DEEPER_LR, DCDiscriminator, DCGenerator  # noqa: E402
+from course_utils.models.dcgan import DEEPER_LR, DCDiscriminator, DCGenerator  # noqa: E402
 
 ARMS = {
     "first": (1, 1),
@@ -112,21 +112,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--arms", default=",".join(ARMS), help=f"some of {', '.join(ARMS)}, comma-separated")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated (default 0,1,2)")
-    parser.add_argument("--minutes", type=float, default=5.0, help="compute minutes per run (default 5)")
     parser.add_argument("--lr", type=float, default=DEEPER_LR, help="Adam's learning rate for every arm")
-    parser.add_argument(
-        "--decay", type=float, default=DEEPER_AVERAGE_DECAY, help="moving average of G's weights"
-    )
-    parser.add_argument(
-        "--samples", type=int, default=2000, help="samples judged per generator (default 2,000)"
-    )
-    parser.add_argument(
-        "--train-images", type=int, default=None, help="a subset of the training images (tests)"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
-    )
-    parser.add_argument("--output", default="dcgan_ablation", help="results file name (benchmarks/results/)")
+    add_run_options(parser, output="dcgan_ablation", minutes=5.0)
     args = parser.parse_args(argv)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     if not arms or any(a not in ARMS for a in arms):

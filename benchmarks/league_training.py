@@ -34,14 +34,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import compute_clock, load_average, save_run_checkpoint, write_results  # noqa: E402
+from benchmarks.common import add_run_options, compute_clock, load_average, save_run_checkpoint, write_results  # noqa: E402
 from course_utils import league, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
 
 FROM_ELSEWHERE = ("dcgan", "wgan_gp")  # trained by benchmarks/wgan_vs_dcgan.py at the same budget
 ROWS = tuple(key for key in league.RECIPES if key not in FROM_ELSEWHERE)
-DECAY = 0.995
 SEED = 0
 
 
@@ -60,20 +59,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS, metavar="ROW",
                         help=f"rows to train (default all: {', '.join(ROWS)})")  # fmt: skip
-    parser.add_argument("--minutes", type=float, default=2.0, help="compute minutes per row (default 2)")
-    parser.add_argument(
-        "--decay", type=float, default=DECAY, help="the moving average's decay (default 0.995)"
-    )
-    parser.add_argument(
-        "--samples", type=int, default=2000, help="samples judged on validation (default 2,000)"
-    )
-    parser.add_argument(
-        "--train-images", type=int, default=None, help="a subset of the training images (tests)"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
-    )
-    parser.add_argument("--output", default="league_training", help="results file name (benchmarks/results/)")
+    add_run_options(parser, output="league_training", minutes=2.0)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

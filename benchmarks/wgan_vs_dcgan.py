@@ -38,12 +38,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import compute_clock, load_average, save_run_checkpoint, write_results  # noqa: E402
+from benchmarks.common import add_run_options, compute_clock, load_average, save_run_checkpoint, write_results  # noqa: E402
 from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance, precision_recall  # noqa: E402
 from course_utils.models import gan, wgan  # noqa: E402
-from course_utils.models.dcgan import DEEPER_AVERAGE_DECAY, DCDiscriminator, DCGenerator  # noqa: E402
+from course_utils.models.dcgan import DCDiscriminator, DCGenerator  # noqa: E402
 
 KINDS = ("wgan_gp", "dcgan")
 BATCH = {"wgan_gp": 64, "dcgan": 128}  # each loss's usual batch (WGAN-GP: per critic step)
@@ -129,18 +129,7 @@ def main(argv=None) -> int:
         "--lrs", default="4e-4,8e-4,1.6e-3", help="Adam learning rates, the same for both kinds"
     )
     parser.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated (default 0,1,2)")
-    parser.add_argument("--minutes", type=float, default=2.0, help="compute minutes per run (default 2)")
-    parser.add_argument("--decay", type=float, default=DEEPER_AVERAGE_DECAY, help="moving average of G")
-    parser.add_argument(
-        "--samples", type=int, default=2000, help="samples judged per generator (default 2,000)"
-    )
-    parser.add_argument(
-        "--train-images", type=int, default=None, help="a subset of the training images (tests)"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
-    )
-    parser.add_argument("--output", default="wgan_vs_dcgan", help="results file name (benchmarks/results/)")
+    add_run_options(parser, output="wgan_vs_dcgan", minutes=2.0)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if not kinds or any(k not in KINDS for k in kinds):

@@ -36,5 +36,6 @@ def _checkers_by_name() -> Dict[str, Callable]:
     return by_name
 
 
-globals().update(_checkers_by_name())
-__all__ = ["summary", *_checkers_by_name()]
+_BY_NAME = _checkers_by_name()
+globals().update(_BY_NAME)
+__all__ = ["summary", *_BY_NAME]
