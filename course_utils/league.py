@@ -42,6 +42,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from . import training
 from .checkpoints import checkpoint_dir, file_sha256, load_checkpoint, save_checkpoint
 from .data import Dataset, load_dataset
 from .errors import CheckpointError, UnknownNameError
@@ -163,15 +164,11 @@ def make_context(dataset: str = "fashion-mnist") -> Context:
 
 
 @dataclass
-class Budget:
-    """How long a recipe trains: ``steps`` (or ``epochs`` for the autoencoders and VAEs) and/or ``seconds`` of
-    training time on ``clock``, whichever ends first. ``average_decay``: also keep the moving average of the
-    weights (``training.moving_average``), which every recipe offers."""
+class Budget(training.Budget):
+    """How long a recipe trains (``training.Budget``: ``steps``, or ``epochs`` for the autoencoders and VAEs, and/or
+    ``seconds`` on ``clock``), and ``average_decay``: also keep the moving average of the weights
+    (``training.moving_average``), which every recipe offers."""
 
-    steps: Optional[int] = None
-    epochs: Optional[int] = None
-    seconds: Optional[float] = None
-    clock: Callable[[], float] = time.perf_counter
     average_decay: Optional[float] = None
 
     @property

@@ -18,7 +18,11 @@ hands it to ``fit``, which owns the rest:
         optimizer.step()
         return {"loss": loss}
 
-    history = fit(step, TensorBatches(images), epochs=10, optimizers=[optimizer], schedule=warmup_cosine)
+    history = fit(step, TensorBatches(images), Budget(epochs=10), optimizers=[optimizer], schedule=warmup_cosine)
+
+The lessons write their own loops (a ``for`` over batches, the step, ``history.add``, a progress bar) so that a
+learner sees every line; ``fit`` is the same loop with the bookkeeping that long runs need (budgets in time,
+schedules, callbacks, a live view), used by the package's trainers and the benchmarks.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import torch
@@ -108,8 +113,9 @@ def constant(progress: float) -> float:
 class History:
     """Named series of numbers recorded during training (losses, accuracies, D(x), ...).
 
-    >>> history = History()
-    >>> history.record(step, loss=0.7, accuracy=0.5)
+    >>> history = History(log_every=25)
+    >>> history.add(step, loss=0.7, accuracy=0.5)  # every step; every 25th, the averages are recorded
+    >>> history.record(step, test_loss=0.8)        # recorded as it is (e.g. an evaluation)
     >>> history["loss"]        # the values, in order
     >>> history.steps["loss"]  # the step at which each was recorded
 
@@ -117,9 +123,12 @@ class History:
     ``history.epochs_done`` (complete passes over the data) and ``history.epoch_seconds`` (time of each).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, log_every: int = 1) -> None:
         self.values: Dict[str, List[float]] = defaultdict(list)
         self.steps: Dict[str, List[int]] = defaultdict(list)
+        self.log_every = log_every
+        self._sums: Dict[str, float] = defaultdict(float)
+        self._added = 0
         self.seconds = 0.0
         self.steps_done = 0
         self.epochs_done = 0
@@ -130,6 +139,30 @@ class History:
         for name, value in values.items():
             self.values[name].append(check_finite(value, step=step, name=name))
             self.steps[name].append(int(step))
+
+    def add(self, step: int, **numbers: float) -> bool:
+        """Add one training step's numbers; every ``log_every`` calls, record their averages at ``step``.
+
+        Averages make smoother curves than single steps and fewer points to store. A NaN or infinite number stops
+        training at once (``TrainingDiverged``). Returns True when this call recorded.
+        """
+        for name, value in numbers.items():
+            self._sums[name] += check_finite(value, step=step, name=name)
+        self._added += 1
+        if self._added < self.log_every:
+            return False
+        self.flush(step)
+        return True
+
+    def flush(self, step: int) -> bool:
+        """Record the averages of the numbers added since the last record (call it once training ends).
+
+        Returns True when there was something to record."""
+        added, self._added = self._added, 0
+        if added:
+            self.record(step, **{name: total / added for name, total in self._sums.items()})
+        self._sums = defaultdict(float)
+        return bool(added)
 
     def __getitem__(self, name: str) -> List[float]:
         if name not in self.values:
@@ -167,8 +200,40 @@ class History:
         return "History(" + "; ".join(parts) + ")"
 
 
-def _total_steps(batches, epochs: Optional[int], steps: Optional[int]) -> Optional[int]:
-    """How many steps the step and epoch budgets allow (``None``: only a time budget)."""
+@dataclass
+class Budget:
+    """How long to train: ``epochs`` (passes over the data), ``steps``, or ``seconds`` of training time on
+    ``clock``, whichever is spent first; give at least one. A benchmark on a shared machine passes a CPU-time clock
+    (``time.process_time``) so that other programs do not eat its budget."""
+
+    epochs: Optional[int] = None
+    steps: Optional[int] = None
+    seconds: Optional[float] = None
+    clock: Callable[[], float] = time.perf_counter
+
+
+@dataclass
+class Report:
+    """What ``fit`` shows and records while it trains.
+
+    Args:
+        desc: the progress bar's label; ``show_progress=False`` hides the bar (tests, benchmarks).
+        log_every: record the average of each of the step's numbers over this many steps (``History.add``).
+        view, view_samples: a ``LiveView`` redrawn after each record, with the images ``view_samples()`` gives.
+        history: record into this ``History`` (e.g. one a callback reads) instead of a new one.
+    """
+
+    desc: str = "training"
+    show_progress: bool = True
+    log_every: int = 10
+    view: Optional[object] = None
+    view_samples: Optional[Callable[[], torch.Tensor]] = None
+    history: Optional[History] = None
+
+
+def _total_steps(batches, budget: Budget) -> Optional[int]:
+    """How many steps the budget's steps and epochs allow (``None``: only a time budget)."""
+    epochs, steps = budget.epochs, budget.steps
     for name, value in (("epochs", epochs), ("steps", steps)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ValueError(f"{name} must be a positive whole number, got {value!r}.")
@@ -213,64 +278,52 @@ def with_average(step: Step, model: nn.Module, averaged: Optional[AveragedModel]
 def fit(
     step: Step,
     batches: Iterable,
+    budget: Budget,
     *,
-    epochs: Optional[int] = None,
-    steps: Optional[int] = None,
-    seconds: Optional[float] = None,
     optimizers: Sequence[torch.optim.Optimizer] = (),
     schedule: Callable[[float], float] = constant,
-    log_every: int = 10,
     every: Sequence[Tuple[int, Callback]] = (),
-    view=None,
-    view_samples: Optional[Callable[[], torch.Tensor]] = None,
-    desc: str = "training",
-    show_progress: bool = True,
-    clock: Callable[[], float] = time.perf_counter,
-    history: Optional[History] = None,
+    report: Optional[Report] = None,
 ) -> History:
-    """Call ``step(batch)`` on batch after batch until the budget is spent; return the ``History``.
+    """Call ``step(batch)`` on batch after batch until the ``budget`` is spent; return the ``History``.
 
     Args:
         step: one training step on one batch; returns the numbers to record, e.g. ``{"loss": loss}``
             (floats or 0-d tensors). A NaN or infinite number stops training with ``TrainingDiverged``.
         batches: an iterable of batches, iterated again for each epoch (e.g. a ``TensorBatches``).
-        epochs, steps, seconds: the budget; give at least one. Training stops when any is spent. ``seconds``
-            counts training time on ``clock`` (callbacks excluded); a benchmark on a shared machine can pass a
-            CPU-time clock so that other programs do not eat its budget.
+        budget: epochs, steps and/or seconds (``Budget``). Seconds count training time only: callbacks excluded.
         optimizers, schedule: before each step, each optimizer's learning rates are set to their initial value
             times ``schedule(progress)``, where progress (0 → 1) is the share of the budget spent.
-        log_every: record the average of each number over this many steps.
         every: ``(n, callback)`` pairs: ``callback(step)`` runs after every n-th step and once more at the end
             (if the last step was not a multiple of n); the numbers it returns, if any, are recorded.
-        view, view_samples: a ``LiveView`` redrawn after each record, with the images ``view_samples()`` gives.
-        history: record into this ``History`` (e.g. one a callback reads) instead of a new one.
+        report: the progress bar, how often to record, a live view (``Report``).
 
     The history also gets ``seconds`` (training time), ``steps_done``, ``epochs_done`` and ``epoch_seconds``
     (the training time of each complete epoch).
     """
-    total = _total_steps(batches, epochs, steps)
+    report = report if report is not None else Report()
+    total, seconds, clock = _total_steps(batches, budget), budget.seconds, budget.clock
     if total is None and seconds is None:
         raise ValueError("Give epochs, steps or seconds: with none of them, training would never end.")
     if seconds is not None and not seconds > 0:
         raise ValueError(f"seconds must be a positive number, got {seconds!r}.")
     per_epoch = len(batches) if hasattr(batches, "__len__") else None
     base_rates = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
-    history = history if history is not None else History()
-    history.epoch_seconds = []
-    sums, counted, done, epochs_done = defaultdict(float), 0, 0, 0
+    history = report.history if report.history is not None else History()
+    history.log_every, history.epoch_seconds = report.log_every, []
+    done, epochs_done = 0, 0
     last_call = [0] * len(every)  # per callback (two callbacks may share the same n)
-    bar = progress(total=total, desc=desc, disable=not show_progress)
+    bar = progress(total=total, desc=report.desc, disable=not report.show_progress)
     elapsed, started, epoch_start = 0.0, clock(), 0.0
 
     def training_time() -> float:
         return elapsed + clock() - started
 
-    def record_averages() -> None:
-        nonlocal sums, counted
-        history.record(done, **{name: value / counted for name, value in sums.items()})
-        sums, counted = defaultdict(float), 0
-        if view is not None:
-            view.update(history, view_samples)  # the view calls view_samples() only when it redraws
+    def show() -> None:
+        if report.view is not None:
+            report.view.update(
+                history, report.view_samples
+            )  # the view calls view_samples() only when it redraws
 
     def run_callbacks(final: bool) -> None:
         for i, (n, callback) in enumerate(every):
@@ -293,12 +346,10 @@ def fit(
                 for group, rate in zip(opt.param_groups, rates):
                     group["lr"] = rate * schedule(spent)
             numbers = step(batch)
-            done, counted = done + 1, counted + 1
-            for name, value in numbers.items():
-                sums[name] += check_finite(value, done, name)
+            done += 1
             bar.update(1)
-            if done % log_every == 0:
-                record_averages()
+            if history.add(done, **numbers):
+                show()
             if per_epoch and done % per_epoch == 0:  # the end of a whole pass over the data
                 epochs_done += 1
                 history.epoch_seconds.append(training_time() - epoch_start)
@@ -315,11 +366,11 @@ def fit(
                 epochs_done += 1
             finished = total is not None and done >= total
     elapsed += clock() - started
-    if counted:
-        record_averages()
+    if history.flush(done):
+        show()
     run_callbacks(final=True)
     bar.close()
-    if view is not None:
-        view.close(history, view_samples)
+    if report.view is not None:
+        report.view.close(history, report.view_samples)
     history.seconds, history.steps_done, history.epochs_done = elapsed, done, epochs_done
     return history

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from course_utils import History, TrainingDiverged, check_finite, progress
-from course_utils.training import fit, moving_average, warmup_cosine, with_average
+from course_utils.training import Budget, Report, fit, moving_average, warmup_cosine, with_average
 
 
 def test_check_finite_passes_numbers_and_stops_on_nan_or_inf():
@@ -73,21 +73,35 @@ def _counting_step(log):
     return step
 
 
+QUIET = Report(show_progress=False)
+QUIET_EVERY_4 = Report(show_progress=False, log_every=4)
+
+
+def test_history_add_records_averages_every_log_every_steps_and_flush_records_the_rest():
+    history = History(log_every=2)
+    assert [history.add(step, loss=float(step)) for step in (1, 2, 3)] == [False, True, False]
+    assert history.steps["loss"] == [2] and history["loss"] == [1.5]
+    assert history.flush(3) and not history.flush(3)  # the rest once, then nothing is left
+    assert history.steps["loss"] == [2, 3] and history["loss"] == [1.5, 3.0]
+    with pytest.raises(TrainingDiverged, match="loss became inf at step 4"):
+        history.add(4, loss=math.inf)
+
+
 def test_fit_stops_at_the_first_budget_spent_and_averages_what_the_step_returns():
     batches = [torch.ones(2), torch.ones(3), torch.ones(4)]  # 3 batches per epoch
     log = []
-    history = fit(_counting_step(log), batches, epochs=2, log_every=4, show_progress=False)
+    history = fit(_counting_step(log), batches, Budget(epochs=2), report=QUIET_EVERY_4)
     assert len(log) == 6 and history.steps_done == 6 and history.epochs_done == 2
     assert history.steps["loss"] == [4, 6] and history["loss"] == [2.5, 5.5]  # means of 1..4 and of 5..6
     assert history["size"] == [(2 + 3 + 4 + 2) / 4, (3 + 4) / 2]
     log.clear()
-    assert fit(_counting_step(log), batches, epochs=5, steps=4, show_progress=False).steps_done == 4
+    assert fit(_counting_step(log), batches, Budget(epochs=5, steps=4), report=QUIET).steps_done == 4
     with pytest.raises(ValueError, match="never end"):
-        fit(_counting_step(log), batches, show_progress=False)
+        fit(_counting_step(log), batches, Budget(), report=QUIET)
     with pytest.raises(ValueError, match="epochs must be a positive whole number"):
-        fit(_counting_step(log), batches, epochs=0, show_progress=False)
+        fit(_counting_step(log), batches, Budget(epochs=0), report=QUIET)
     with pytest.raises(ValueError, match="empty"):
-        fit(_counting_step(log), [], seconds=1.0, show_progress=False)
+        fit(_counting_step(log), [], Budget(seconds=1.0), report=QUIET)
 
 
 def test_fit_time_budget_uses_its_clock_and_leaves_callbacks_out():
@@ -102,7 +116,7 @@ def test_fit_time_budget_uses_its_clock_and_leaves_callbacks_out():
         return {"evaluated": float(done)}
 
     history = fit(
-        step, [0] * 10, seconds=5.0, every=[(2, slow_callback)], clock=lambda: now[0], show_progress=False
+        step, [0] * 10, Budget(seconds=5.0, clock=lambda: now[0]), every=[(2, slow_callback)], report=QUIET
     )
     assert history.steps_done == 5 and history.seconds == pytest.approx(5.0)
     assert history.steps["evaluated"] == [2, 4, 5]  # every 2 steps, and once more at the end
@@ -118,7 +132,7 @@ def test_fit_schedules_learning_rates_and_stops_on_nan():
         return {"loss": 1.0 if len(rates) < 3 else math.nan}
 
     with pytest.raises(TrainingDiverged, match="loss became nan at step 3"):
-        fit(step, [0] * 10, steps=10, optimizers=[optimizer], schedule=lambda p: 1 - p, show_progress=False)
+        fit(step, [0] * 10, Budget(steps=10), optimizers=[optimizer], schedule=lambda p: 1 - p, report=QUIET)
     assert rates == pytest.approx([1.0, 0.9, 0.8])
 
 

@@ -19,6 +19,7 @@ against 13.87 for PCA on MNIST with 30-d codes).
 from __future__ import annotations
 
 import math
+import time
 from typing import Callable, Optional, Sequence, Union
 
 import torch
@@ -30,7 +31,7 @@ from ..errors import ShapeError, UnknownNameError
 from ..gaussian import PCA as MatrixPCA
 from ..images import check_images
 from ..runtime import device_of
-from ..training import History, evaluating, fit, moving_average, warmup_cosine, with_average
+from ..training import Budget, History, Report, evaluating, fit, moving_average, warmup_cosine, with_average
 from .blocks import conv_block, dense_stack
 
 LOSSES = ("mse", "bce")
@@ -323,10 +324,12 @@ def train_autoencoder(
             return model(shown)
 
     model.train()
-    history = fit(with_average(autoencoder_step(model, optimizer, loss, noise), model, averaged), batches, epochs=epochs, seconds=time_limit, optimizers=[optimizer],
-                  schedule=lambda p: warmup_cosine(p, warmup=0.03), every=every, view=view,
-                  view_samples=reconstructions, desc=f"training {type(model).__name__}",
-                  show_progress=show_progress, **({"clock": clock} if clock else {}))  # fmt: skip
+    budget = Budget(epochs=epochs, seconds=time_limit, clock=clock or time.perf_counter)
+    report = Report(desc=f"training {type(model).__name__}", show_progress=show_progress, view=view,
+                    view_samples=reconstructions)  # fmt: skip
+    history = fit(with_average(autoencoder_step(model, optimizer, loss, noise), model, averaged), batches, budget,
+                  optimizers=[optimizer], schedule=lambda p: warmup_cosine(p, warmup=0.03), every=every,
+                  report=report)  # fmt: skip
     model.eval()
     history.averaged = averaged.module.eval() if averaged is not None else None
     return history

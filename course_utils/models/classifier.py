@@ -24,7 +24,7 @@ from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
 from ..runtime import device_of
-from ..training import History, evaluating, fit, warmup_cosine
+from ..training import Budget, History, Report, evaluating, fit, warmup_cosine
 from .blocks import conv_block
 
 
@@ -191,8 +191,8 @@ def train_classifier(
     every = []
     if test is not None:
         every.append((len(batches), lambda _: {"test_accuracy": accuracy(model, *test)}))
-    history = fit(step, batches, epochs=epochs, optimizers=[optimizer],
-                  schedule=lambda p: warmup_cosine(p, warmup=0.3, start=0.04), log_every=20, every=every,
-                  desc=f"training {type(model).__name__}", show_progress=show_progress)  # fmt: skip
+    report = Report(desc=f"training {type(model).__name__}", show_progress=show_progress, log_every=20)
+    history = fit(step, batches, Budget(epochs=epochs), optimizers=[optimizer],
+                  schedule=lambda p: warmup_cosine(p, warmup=0.3, start=0.04), every=every, report=report)  # fmt: skip
     model.eval()
     return history

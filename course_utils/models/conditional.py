@@ -39,7 +39,7 @@ from torch import nn
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import IMAGE_SHAPE, check_images
-from ..training import History, evaluating, fit, moving_average, warmup_cosine, with_average
+from ..training import Budget, History, Report, evaluating, fit, moving_average, warmup_cosine, with_average
 from .blocks import dense_stack
 from .dcgan import discriminator_block, generator_block, init_weights, upsample_layers
 from .gan import discriminator_loss, generator_loss
@@ -308,10 +308,15 @@ def train_cgan(
 
     every = [(snapshot_every, snapshot)] if snapshot_every else []
     snapshot(0)
-    run.history = fit(with_average(step, generator, averaged), batches, steps=steps, seconds=max_seconds,
-                      log_every=log_every, every=every, view=live,
-                      view_samples=lambda: run.snapshots[-1][1] if run.snapshots else None,
-                      desc="conditional GAN training", show_progress=show_progress, clock=clock)  # fmt: skip
+    report = Report(desc="conditional GAN training", show_progress=show_progress, log_every=log_every, view=live,
+                    view_samples=lambda: run.snapshots[-1][1] if run.snapshots else None)  # fmt: skip
+    run.history = fit(
+        with_average(step, generator, averaged),
+        batches,
+        Budget(steps=steps, seconds=max_seconds, clock=clock),
+        every=every,
+        report=report,
+    )
     if not snapshot_every:
         snapshot(run.history.steps_done)
     run.seconds, run.steps = run.history.seconds, run.history.steps_done
@@ -433,9 +438,11 @@ def train_cvae(
         return model.sample(torch.arange(16) % model.num_classes, torch.Generator().manual_seed(0)).cpu()
 
     model.train()
-    history = fit(with_average(step, model, averaged), batches, epochs=epochs, seconds=time_limit,
-                  optimizers=[optimizer], schedule=warmup_cosine, view=live, view_samples=peek,
-                  desc="training the conditional VAE", show_progress=show_progress, clock=clock)  # fmt: skip
+    report = Report(
+        desc="training the conditional VAE", show_progress=show_progress, view=live, view_samples=peek
+    )
+    history = fit(with_average(step, model, averaged), batches, Budget(epochs=epochs, seconds=time_limit, clock=clock),
+                  optimizers=[optimizer], schedule=warmup_cosine, report=report)  # fmt: skip
     model.eval()
     history.averaged = averaged.module.eval() if averaged is not None else None
     return history

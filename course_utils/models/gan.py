@@ -27,7 +27,7 @@ from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
 from ..runtime import device_of
-from ..training import History, evaluating, fit, moving_average, with_average
+from ..training import Budget, History, Report, evaluating, fit, moving_average, with_average
 
 # ----------------------------------------------------------------------------------------------------------------
 # Losses and one training step (the answer key of the lesson's exercises)
@@ -316,10 +316,15 @@ def train_gan(
     every = ([(snapshot_every, snapshot)] if snapshot_every else []) + list(every)
     if snapshot_every:
         snapshot(0)
-    run.history = fit(with_average(one_step, generator, averaged), batches,
-                      steps=steps, seconds=max_seconds, log_every=log_every, every=every, view=live,
-                      view_samples=latest_samples, desc="GAN training", show_progress=show_progress,
-                      clock=clock)  # fmt: skip
+    report = Report(desc="GAN training", show_progress=show_progress, log_every=log_every, view=live,
+                    view_samples=latest_samples)  # fmt: skip
+    run.history = fit(
+        with_average(one_step, generator, averaged),
+        batches,
+        Budget(steps=steps, seconds=max_seconds, clock=clock),
+        every=every,
+        report=report,
+    )
     if not snapshot_every:
         snapshot(run.history.steps_done)
     run.seconds, run.steps = run.history.seconds, run.history.steps_done

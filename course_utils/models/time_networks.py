@@ -31,7 +31,7 @@ from torch.optim.swa_utils import AveragedModel
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
-from ..training import History, fit, moving_average, warmup_cosine
+from ..training import Budget, History, Report, fit, moving_average, warmup_cosine
 
 
 def time_embedding(t: torch.Tensor, dim: int, scale: float = 1.0) -> torch.Tensor:
@@ -222,9 +222,12 @@ def train_time_model(
         raise ShapeError(f"Need at least batch_size={batch_size} examples to train, got {len(data)}.")
     averaged = moving_average(model, average_decay)  # None without average_decay
 
-    history = fit(regression_step(model, optimizer, loss_fn, averaged), batches, steps=steps, seconds=seconds,
-                  optimizers=[optimizer], schedule=warmup_cosine, log_every=log_every, every=every, view=live,
-                  view_samples=view_samples, desc=desc, show_progress=show_progress, clock=clock)  # fmt: skip
+    report = Report(
+        desc=desc, show_progress=show_progress, log_every=log_every, view=live, view_samples=view_samples
+    )
+    history = fit(regression_step(model, optimizer, loss_fn, averaged), batches,
+                  Budget(steps=steps, seconds=seconds, clock=clock), optimizers=[optimizer], schedule=warmup_cosine,
+                  every=every, report=report)  # fmt: skip
     model.eval()
     history.averaged = averaged.module.eval() if averaged is not None else None
     return history

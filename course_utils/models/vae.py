@@ -20,6 +20,7 @@ answer key and what the benchmark and the later lessons use.
 from __future__ import annotations
 
 import math
+import time
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -31,7 +32,9 @@ from ..errors import ShapeError, UnknownNameError
 from ..images import IMAGE_SHAPE, check_images
 from ..runtime import device_of
 from ..training import (
+    Budget,
     History,
+    Report,
     constant,
     evaluating,
     fit,
@@ -260,10 +263,11 @@ def train_vae(
         return numbers
 
     model.train()
-    fit(with_average(vae_step(model, optimizer, beta, dynamic_binarization), model, averaged), batches, epochs=epochs, seconds=time_limit,
-        optimizers=[optimizer], schedule=SCHEDULES[schedule], every=[(len(batches), end_of_epoch)], view=view,
-        view_samples=lambda: _peek_samples(model), desc=f"training {type(model).__name__} (beta={beta:g})",
-        show_progress=show_progress, history=history, **({"clock": clock} if clock else {}))  # fmt: skip
+    budget = Budget(epochs=epochs, seconds=time_limit, clock=clock or time.perf_counter)
+    report = Report(desc=f"training {type(model).__name__} (beta={beta:g})", show_progress=show_progress, view=view,
+                    view_samples=lambda: _peek_samples(model), history=history)  # fmt: skip
+    fit(with_average(vae_step(model, optimizer, beta, dynamic_binarization), model, averaged), batches, budget,
+        optimizers=[optimizer], schedule=SCHEDULES[schedule], every=[(len(batches), end_of_epoch)], report=report)  # fmt: skip
     model.eval()
     history.averaged = averaged.module.eval() if averaged is not None else None
     return history
