@@ -69,7 +69,8 @@ def _check_labels(labels: torch.Tensor, n: int, num_classes: int, who: str) -> N
 
 def generator_input(z: torch.Tensor, labels: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.Tensor:
     """G's input: the noise and the one-hot label side by side, N×(noise_dim + K), on z's device and dtype."""
-    return torch.cat([z, F.one_hot(labels, num_classes).to(z)], dim=1)
+    one_hot = F.one_hot(labels, num_classes).to(z.dtype)
+    return torch.cat([z, one_hot], dim=1)
 
 
 def discriminator_input(
@@ -77,7 +78,8 @@ def discriminator_input(
 ) -> torch.Tensor:
     """D's input: the images with K label channels, N×(C + K)×H×W; channel C + k is all ones where y = k."""
     n, _, height, width = images.shape
-    planes = F.one_hot(labels, num_classes).to(images)[:, :, None, None].expand(n, num_classes, height, width)
+    one_hot = F.one_hot(labels, num_classes).to(images.dtype)  # N×K
+    planes = one_hot[:, :, None, None].expand(n, num_classes, height, width)  # N×K×H×W, no copy
     return torch.cat([images, planes], dim=1)
 
 

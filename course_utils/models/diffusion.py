@@ -55,9 +55,8 @@ def q_sample(
     x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, alpha_bars: torch.Tensor
 ) -> torch.Tensor:
     """x_t = √ᾱ_t · x0 + √(1 − ᾱ_t) · noise, with one step t per example (t: int64 of shape N)."""
-    a = alpha_bars[t].reshape(
-        -1, *[1] * (x0.dim() - 1)
-    )  # N → N×1×…: one ᾱ per example, broadcast over pixels
+    # N → N×1×…: one ᾱ per example, broadcast over its pixels
+    a = alpha_bars[t].reshape(-1, *[1] * (x0.dim() - 1))
     return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
 
@@ -153,7 +152,6 @@ def gaussian_epsilon_floor(alpha_bars: torch.Tensor, variance: float) -> torch.T
     return (signal / (signal + 1 - alpha_bars.double())).float()
 
 
-@torch.no_grad()
 def ancestral_step(
     model: nn.Module,
     x_t: torch.Tensor,
@@ -162,10 +160,15 @@ def ancestral_step(
     alpha_bars: torch.Tensor,
     z: torch.Tensor,
 ) -> torch.Tensor:
-    """One reverse step x_t → x_{t-1} (σ_t² = β_t); ``z`` is the fresh noise, not used at t = 0."""
-    eps = model(x_t, torch.full((len(x_t),), t, device=x_t.device, dtype=torch.long))
+    """One reverse step x_t → x_{t-1} (σ_t² = β_t); ``z`` is the fresh noise, not used at t = 0.
+
+    Call it under ``torch.no_grad()`` (``ddpm_sample`` does, through ``evaluating``): sampling needs no gradients.
+    """
+    eps = model(x_t, torch.full((len(x_t),), t, device=x_t.device))
     mean = (x_t - betas[t] / (1 - alpha_bars[t]).sqrt() * eps) / (1 - betas[t]).sqrt()
-    return mean + betas[t].sqrt() * z if t > 0 else mean
+    if t == 0:
+        return mean
+    return mean + betas[t].sqrt() * z
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -36,14 +36,17 @@ def flow_matching_loss(model: nn.Module, x1: torch.Tensor) -> torch.Tensor:
     """Mean squared error between v_θ(x_t, t) and the straight path's velocity x1 − x0 (t ~ U[0, 1) per example)."""
     x0 = torch.randn_like(x1)
     t = torch.rand(len(x1), device=x1.device)
-    t_ = t.reshape(-1, *[1] * (x1.dim() - 1))  # N → N×1×…, to broadcast over each example
-    x_t = (1 - t_) * x0 + t_ * x1
+    s = t.reshape(-1, *[1] * (x1.dim() - 1))  # N → N×1×…, to broadcast over each example
+    x_t = (1 - s) * x0 + s * x1
     return F.mse_loss(model(x_t, t), x1 - x0)
 
 
-@torch.no_grad()
 def euler_sample(model: nn.Module, x: torch.Tensor, steps: int) -> torch.Tensor:
-    """Follow dx/dt = v_θ(x, t) from t = 0 (the noise ``x``) to t = 1 in ``steps`` Euler steps of Δt = 1/steps."""
+    """Follow dx/dt = v_θ(x, t) from t = 0 (the noise ``x``) to t = 1 in ``steps`` Euler steps of Δt = 1/steps.
+
+    Call it under ``torch.no_grad()`` (``sample`` does, through ``evaluating``): sampling needs no gradients, and
+    without it every step's graph would be kept.
+    """
     dt = 1.0 / steps
     for i in range(steps):
         t = torch.full((len(x),), i * dt, device=x.device)

@@ -105,7 +105,7 @@ def discriminator_block(in_dim: int, out_dim: int) -> nn.Sequential:
     The leaky slope lets a little gradient through for negative inputs, so the generator still gets feedback from
     units that are switched off (Radford et al., 2016, found it works better than ReLU in D).
     """
-    return nn.Sequential(nn.Linear(in_dim, out_dim), nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(nn.Linear(in_dim, out_dim), nn.LeakyReLU(0.2))
 
 
 def _as_shape(shape: Union[int, Sequence[int]]) -> List[int]:
