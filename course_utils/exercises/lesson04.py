@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models import gan
 from .core import Mistake, call, exercise, expect_tensor, match_variants
 
 BCE = F.binary_cross_entropy_with_logits
@@ -82,7 +83,7 @@ def discriminator_variants(real: torch.Tensor, fake: torch.Tensor) -> Dict[str, 
     r, f = real.double(), fake.double()
     ones, zeros = torch.ones_like(r), torch.zeros_like(f)
     variants = {
-        "right": (BCE(r, ones) + BCE(f, zeros)) / 2,
+        "right": gan.discriminator_loss(r, f),
         "sum_of_halves": BCE(r, ones) + BCE(f, zeros),
         "swapped": (BCE(r, zeros) + BCE(f, ones)) / 2,
         "swapped_sum": BCE(r, zeros) + BCE(f, ones),
@@ -196,7 +197,7 @@ def generator_variants(fake: torch.Tensor) -> Dict[str, torch.Tensor]:
     f = fake.double()
     ones, zeros = torch.ones_like(f), torch.zeros_like(f)
     variants = {
-        "right": BCE(f, ones),
+        "right": gan.generator_loss(f),
         "label_zero": BCE(f, zeros),
         "saturating": -BCE(f, zeros),  # mean log(1 - D(G(z))), the original minimax form
         "no_minus": -BCE(f, ones),
@@ -422,20 +423,17 @@ def _spy_setup():
 
 def _expected_step(lr: float):
     """The right result of one step with SGD(lr): losses and the parameters of D and G after it."""
-    from ..models.gan import discriminator_loss as d_loss_fn
-    from ..models.gan import generator_loss as g_loss_fn
-
     generator, discriminator, real = _spy_setup()
     z = torch.zeros(len(real), generator.noise_dim)
     fake = generator(z)
     real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-    d_loss = d_loss_fn(real_logits, fake_logits)
+    d_loss = gan.discriminator_loss(real_logits, fake_logits)
     d_grads = torch.autograd.grad(d_loss, list(discriminator.parameters()))
     with torch.no_grad():
         for p, g in zip(discriminator.parameters(), d_grads):
             p -= lr * g
     fake_logits_after = discriminator(fake)
-    g_loss = g_loss_fn(fake_logits_after)
+    g_loss = gan.generator_loss(fake_logits_after)
     (g_grad,) = torch.autograd.grad(g_loss, [generator.center])
     return {
         "real_logits": real_logits.detach(),

@@ -23,6 +23,7 @@ from typing import Dict, List
 import torch
 from torch import nn
 
+from ..models import dcgan
 from .core import Mistake, call, exercise
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -35,7 +36,7 @@ SIZE_CASES = [(7, 4, 2, 1), (14, 4, 2, 1), (1, 7, 1, 0), (5, 3, 2, 0), (5, 3, 2,
 def size_variants(size: int, kernel: int, stride: int, padding: int) -> Dict[str, float]:
     """The right output size of a transposed convolution and the usual wrong formulas, by name."""
     return {
-        "right": (size - 1) * stride - 2 * padding + kernel,
+        "right": dcgan.transposed_output_size(size, kernel, stride, padding),
         "convolution": (size + 2 * padding - kernel) / stride + 1,
         "convolution_floor": (size + 2 * padding - kernel) // stride + 1,
         "padding_once": (size - 1) * stride - padding + kernel,

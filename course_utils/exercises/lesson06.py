@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models import wgan
 from .core import Mistake, call, exercise, expect_tensor
 from .lesson04 import discriminator_variants, generator_variants
 
@@ -164,7 +165,7 @@ def wasserstein_1d(fn) -> str:
 def critic_variants(real: torch.Tensor, fake: torch.Tensor) -> Dict[str, torch.Tensor]:
     """The critic's loss and the usual wrong ones, by name (float64)."""
     r, f = real.double(), fake.double()
-    right = f.mean() - r.mean()
+    right = wgan.critic_loss(r, f)
     return {
         "right": right,
         "swapped": r.mean() - f.mean(),
@@ -199,7 +200,7 @@ def generator_variants_w(fake: torch.Tensor) -> Dict[str, torch.Tensor]:
     """The Wasserstein generator loss and the usual wrong ones, by name (float64)."""
     f = fake.double()
     return {
-        "right": -f.mean(),
+        "right": wgan.generator_loss(f),
         "plus": f.mean(),
         "bce": generator_variants(f)["right"],
         "sigmoid": -torch.sigmoid(f).mean(),

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models import conditional
 from .core import Mistake, call, close, exercise, expect_tensor, match_variants
 
 META = torch.device("meta")
@@ -68,7 +69,7 @@ def _run_on_meta(fn, args, what: str, advice: str = DEVICE_ADVICE):
 def generator_input_variants(z: torch.Tensor, labels: torch.Tensor, k: int) -> Dict[str, torch.Tensor]:
     one_hot = F.one_hot(labels, k).to(z)
     return {
-        "right": torch.cat([z, one_hot], dim=1),
+        "right": conditional.generator_input(z, labels, k),
         "label_first": torch.cat([one_hot, z], dim=1),
         "index_column": torch.cat([z, labels[:, None].to(z)], dim=1),
         "one_hot_of_max": torch.cat([z, F.one_hot(labels).to(z)], dim=1),
@@ -161,7 +162,7 @@ def discriminator_input_variants(
     one_hot = F.one_hot(labels, k).to(images)
     planes = one_hot[:, :, None, None].expand(n, k, h, w)
     return {
-        "right": torch.cat([images, planes], dim=1),
+        "right": conditional.discriminator_input(images, labels, k),
         "label_first": torch.cat([planes, images], dim=1),
         "flat": torch.cat([images.flatten(1), one_hot], dim=1),
         "index_plane": torch.cat([images, labels[:, None, None, None].to(images).expand(n, 1, h, w)], dim=1),

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models import diffusion, flow_matching
 from .core import Mistake, call, close, exercise, expect_tensor
 
 # A short schedule (5 steps, large β) so that every variant of a formula gives a clearly different number.
@@ -60,7 +61,7 @@ def q_sample_variants(x0, t, noise, alpha_bars) -> Dict[str, torch.Tensor]:
 
     a = at(alpha_bars[t])
     variants = {
-        "right": a.sqrt() * x0 + (1 - a).sqrt() * noise,
+        "right": diffusion.q_sample(x0, t, noise, alpha_bars),
         "no_roots": a * x0 + (1 - a) * noise,
         "no_root_signal": a * x0 + (1 - a).sqrt() * noise,
         "no_root_noise": a.sqrt() * x0 + (1 - a) * noise,
@@ -360,8 +361,12 @@ def ancestral_variants(x_t, t: int, eps, z) -> Dict[str, torch.Tensor]:
     previous = alpha_bars[t - 1] if t > 0 else torch.tensor(1.0, dtype=torch.float64)
     posterior_var = (1 - previous) / (1 - a_bar) * b
     noise = b.sqrt() * z if t > 0 else 0 * z
+
+    def predicts_eps(*_):  # a model whose predicted noise is eps, whatever it is given
+        return eps
+
     variants = {
-        "right": mean + noise,
+        "right": diffusion.ancestral_step(predicts_eps, x, t, betas, alpha_bars, z),
         "x0_hat": (x - (1 - a_bar).sqrt() * eps) / a_bar.sqrt(),
         "x0_hat_noise": (x - (1 - a_bar).sqrt() * eps) / a_bar.sqrt() + noise,
         "no_divide": x - coef * eps + noise,
@@ -572,7 +577,10 @@ def euler_sample(fn) -> str:
         def velocity(y, t):
             return (-0.8 * y + 1.5 * t).double()
 
-        expected = _euler(x.double(), right_times, dt, velocity)
+        def velocity_model(y, t):  # the same field, called as a model with one time per point
+            return velocity(y, _per_example(t, y))
+
+        expected = flow_matching.euler_sample(velocity_model, x.double(), steps)
         if close(out, expected):
             continue
         if close(out, _euler(x.double(), right_times, -dt, velocity)):
