@@ -20,6 +20,7 @@ class TensorBatches:
 
     >>> batches = TensorBatches(images, labels, batch_size=128, device=device)
     >>> for x, y in batches: ...          # one epoch; iterate again for the next (reshuffled)
+    >>> x, y = next(stream)               # with stream = batches.forever(): epoch after epoch, without end
 
     Args:
         *tensors: e.g. ``images, labels``; all with the same length N.
@@ -84,3 +85,13 @@ class TensorBatches:
                 # index_select copies whole rows; on a CPU it is several times faster than t[idx]
                 batch = tuple(torch.index_select(t, 0, idx) for t in self.tensors)
             yield batch[0] if len(batch) == 1 else batch
+
+    def forever(self) -> Iterator[Union[torch.Tensor, Tuple[torch.Tensor, ...]]]:
+        """Batches without end, epoch after epoch (reshuffled each time), for a loop that counts steps::
+
+        batches = TensorBatches(images, batch_size=128).forever()
+        for step in range(1, steps + 1):
+            real = next(batches)
+        """
+        while True:
+            yield from self

@@ -45,3 +45,15 @@ def test_bad_input_is_explained():
         TensorBatches(torch.zeros(5), batch_size=0)
     with pytest.raises(ValueError, match="at least one tensor"):
         TensorBatches()
+
+
+def test_forever_goes_on_epoch_after_epoch_in_the_same_order_as_iterating_again():
+    data = torch.arange(10)
+    stream = TensorBatches(data, batch_size=4, drop_last=True, seed=3).forever()
+    streamed = [next(stream) for _ in range(5)]  # 2 batches per epoch: two and a half epochs
+    again = TensorBatches(data, batch_size=4, drop_last=True, seed=3)
+    epochs = [batch for _ in range(3) for batch in again][:5]
+    assert all(torch.equal(a, b) for a, b in zip(streamed, epochs))
+    assert not torch.equal(streamed[0], streamed[2]) or not torch.equal(
+        streamed[1], streamed[3]
+    )  # reshuffled
