@@ -24,7 +24,7 @@ from .exercises import ExerciseFailed
 from .live import LiveView, in_notebook
 from .plots import plot_history, show_images
 from .runtime import budget, get_device, is_fast_mode, seed_everything, setup
-from .training import History, check_finite, progress
+from .training import History, check_finite, evaluating, progress
 
 __version__ = "0.1.0"
 
@@ -56,5 +56,6 @@ __all__ = [
     "setup",
     "History",
     "check_finite",
+    "evaluating",
     "progress",
 ]
