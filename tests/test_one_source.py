@@ -42,6 +42,7 @@ TWINS: Dict[Tuple[str, str], str] = {
     ("04", "discriminator_loss"): "course_utils.models.gan.discriminator_loss",
     ("04", "generator_loss"): "course_utils.models.gan.generator_loss",
     ("04", "discriminator_block"): "course_utils.models.gan.discriminator_block",
+    ("04", "train_step"): "course_utils.models.gan.train_step",
     ("05", "transposed_output_size"): "course_utils.models.dcgan.transposed_output_size",
     ("06", "critic_loss"): "course_utils.models.wgan.critic_loss",
     ("06", "wgan_generator_loss"): "course_utils.models.wgan.generator_loss",
@@ -75,7 +76,6 @@ NO_TWIN: Dict[Tuple[str, str], str] = {
     ("03", "sample_from_prior"): "models.vae.VAE.sample is a method (the model's device, a torch.Generator)",
     ("03", "iwae_bound"): "models.vae.iwae_ladder computes it inline, for several k from one set of draws",
     ("04", "generator_block"): "models.gan.generator_block can leave out batch norm (`batch_norm`)",
-    ("04", "train_step"): "pending package edit: models.gan.train_step (set_to_none=True, float())",
     ("05", "up_block"): "models.dcgan.generator_block offers other upsamplings and no batch norm",
     (
         "05",

@@ -63,21 +63,21 @@ def train_step(
     # 1. Discriminator: real → 1, fake → 0. detach() cuts the graph, so no gradient reaches the generator.
     real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
     d_loss = discriminator_loss(real_logits, fake_logits)
-    d_optimizer.zero_grad(set_to_none=True)
+    d_optimizer.zero_grad()
     d_loss.backward()
     d_optimizer.step()
 
     # 2. Generator: make the (just updated) discriminator call the fakes real. Only G's optimizer steps.
     g_loss = generator_loss(discriminator(fake))
-    g_optimizer.zero_grad(set_to_none=True)
+    g_optimizer.zero_grad()
     g_loss.backward()
     g_optimizer.step()
 
     return {
-        "d_loss": float(d_loss.detach()),
-        "g_loss": float(g_loss.detach()),
-        "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
-        "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
+        "d_loss": d_loss.item(),
+        "g_loss": g_loss.item(),
+        "d_real": torch.sigmoid(real_logits).mean().item(),
+        "d_fake": torch.sigmoid(fake_logits).mean().item(),
     }
 
 
