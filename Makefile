@@ -35,14 +35,15 @@ endif
 	$(PIP) -e ".[lab]"
 	touch $(LAB_STAMP)
 
-# What the tests add: pytest, nbval, ruff, Playwright, the offline MNIST subset, and the instructor tools
-# (nbgrader), because the tests build the student versions and grade submissions.
+# What the tests add: pytest, nbval, ruff, Playwright, the offline MNIST subset, and the instructor tools (the
+# course_instructor package in instructor/, with nbgrader), because the tests build the student versions and grade
+# submissions.
 test-setup: $(TEST_STAMP)
 instructor-setup: $(TEST_STAMP)
 
-$(TEST_STAMP): $(LAB_STAMP)
+$(TEST_STAMP): $(LAB_STAMP) instructor/pyproject.toml
 	@echo "== Installing the test and instructor tools into $(VENV)."
-	$(PIP) -e ".[lab,test,instructor]"
+	$(PIP) -e ".[lab,test,instructor]" -e ./instructor
 	touch $(TEST_STAMP)
 
 # The learner's own copies of the lessons: new lessons are added, existing copies are never written over.
@@ -106,9 +107,9 @@ full-run: setup
 	$(PY) benchmarks/full_run.py $(if $(RESUME),--resume,)
 
 # The student version of every lesson (solutions and hidden tests removed, outputs cleared) in ./student/.
-student: setup
-	$(PY) -m course_utils.instructor student-version student
+student: instructor-setup
+	$(PY) -m course_instructor student-version student
 
 # my-notebooks/ holds the learner's work: `clean` never removes it.
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info instructor/build instructor/*.egg-info .pytest_cache .ruff_cache

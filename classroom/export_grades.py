@@ -8,7 +8,7 @@ Both read the classroom's nbgrader course folder (``CLASSROOM_RUN_DIR/course``, 
 
 - ``--from nbgrader``: nbgrader's gradebook (``gradebook.db``), as ``nbgrader autograde ASSIGNMENT`` (and any
   manual grading in its formgrader) left it; each autograded check cell ``exNN_k_check`` is exercise ``NN.k``.
-- ``--from course-grader``: the course's own grader (``python -m course_utils.instructor grade``, see
+- ``--from course-grader``: the course's own grader (``python -m course_instructor grade``, see
   INSTRUCTORS.md) on every collected hand-in, ``submitted/LEARNER/ASSIGNMENT/*.ipynb``. Run as root, it runs as the
   account ``genmodels-grader`` (made by ``accounts.py``) on copies of the hand-ins, so a learner's code being
   graded can read no one's files. Its reports are kept in ``course/grades/`` (``--reports FILE...`` exports
@@ -144,7 +144,7 @@ def run_course_grader(course: Path, assignments: Iterable[str], fast: bool = Tru
                 shutil.copyfile(hand_in, copy)
                 copies.append(str(copy.relative_to(work)))
             shutil.copyfile(sources[0], work / sources[0].name)
-            command = [sys.executable, "-m", "course_utils.instructor", "grade", *copies, "--format", "json"]
+            command = [sys.executable, "-m", "course_instructor", "grade", *copies, "--format", "json"]
             command += ["--source", sources[0].name, "-o", "report.json"] + (["--fast"] if fast else [])
             options = {}
             if as_grader:

@@ -29,7 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from course_utils.instructor.nbgrader_course import make_course
+from course_instructor.nbgrader_course import make_course
 from course_utils.learner_copies import student_texts
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@
 
 The notebooks in ``notebooks/`` are the instructor's version, with every solution written in. A learner works in
 copies of the *student* version instead (each solution replaced by a stub that raises ``NotImplementedError``,
-hidden tests removed; see ``course_utils.instructor.student``), in a folder of the clone that git ignores.
+hidden tests removed; see ``course_utils.student_version``), in a folder of the clone that git ignores.
 
 The one rule: **nothing a learner wrote is ever lost.** A copy that exists is never touched. When a lesson is new,
 its copy is written. When a lesson changed in the course since its copy was made, the new version is written
@@ -14,7 +14,8 @@ moves their answers across when they like. To start a lesson afresh, delete (or 
 again. A small record in the folder, ``.course-copies.json``, remembers which version of each lesson was already
 handed out, so a second run with nothing new does nothing.
 
-Building the copies needs nbformat alone (installed with JupyterLab), not the instructor tools.
+Building the copies needs nbformat alone (installed with JupyterLab), not the instructor tools
+(``course_instructor``, which a learner does not install).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import nbformat
+
+from .exercise_layout import lesson_notebooks, read_notebook
+from .student_version import student_notebook
 
 # Both relative to where it runs: the course's folder (a clone of the repository), as `make lab` does.
 INSTRUCTOR_NOTEBOOKS = Path("notebooks")
@@ -95,9 +99,6 @@ def _write_new_file(path: Path, text: str) -> None:
 
 def student_texts(source: Path) -> Dict[str, str]:
     """The student version of every lesson in ``source``, as the exact text each copy would hold."""
-    from .instructor.layout import lesson_notebooks, read_notebook
-    from .instructor.student import student_notebook
-
     notebooks = lesson_notebooks(source) if Path(source).is_dir() else []
     if not notebooks:
         raise FileNotFoundError(

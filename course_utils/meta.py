@@ -1,15 +1,18 @@
-"""Facts about the course itself. The repository's address, and the learners', live here and only here.
+"""Facts about the course itself. The repository's address, and the learners', live here and only here, with the
+two things every lesson notebook builds from them: its "Open in Colab" badge and its setup cell.
 
-Publishing the course under another address is one edit to ``REPOSITORY``, then
-``python -m course_utils.notebook_template`` rewrites every notebook's Colab badge and setup cell (a test fails
-until that is done).
+Publishing the course under another address is one edit to ``REPOSITORY``, then the instructor tool
+``python -m course_instructor.notebook_template`` rewrites every notebook's Colab badge and setup cell (a test
+fails until that is done).
 
 The notebooks in the repository are the instructor's version (with solutions). Learners get the student version
-(``python -m course_utils.instructor student-version``), whose badge and setup cell point at the *student*
-location below instead, so that no link in a student notebook leads to the solutions. Set it once, here: a
-branch of this repository that holds only the student version (``STUDENT_BRANCH``), or, better when grades
-matter and this repository is public, a separate repository (``STUDENT_REPOSITORY``). See INSTRUCTORS.md.
+(``course_utils.student_version``), whose badge and setup cell point at the *student* location below instead, so
+that no link in a student notebook leads to the solutions. Set it once, here: a branch of this repository that
+holds only the student version (``STUDENT_BRANCH``), or, better when grades matter and this repository is public,
+a separate repository (``STUDENT_REPOSITORY``). See INSTRUCTORS.md.
 """
+
+import re
 
 REPOSITORY = "genmodels-course/generative-models-step-by-step"  # GitHub owner/name
 BRANCH = "main"
@@ -43,3 +46,40 @@ def instructor_locations() -> tuple:
         f"github.com/{REPOSITORY}/tree/{BRANCH}/notebooks",
         f"raw.githubusercontent.com/{REPOSITORY}/{BRANCH}/notebooks/",
     )
+
+
+# The badge is the line starting ``[![Open In Colab]`` in a lesson's first (title) cell; the setup cell is the code
+# cell tagged SETUP_TAG.
+SETUP_TAG = "course-setup"
+BADGE_PATTERN = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.MULTILINE)
+
+SETUP_SOURCE = """\
+# Setup: works in a checkout of the course, in JupyterLab, and on Colab (it installs the course package there).
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+COURSE_PACKAGE = "{install}"
+if importlib.util.find_spec("course_utils") is None:
+    if Path("../course_utils").is_dir():  # a checkout of the course, not installed with pip
+        sys.path.insert(0, str(Path("..").resolve()))
+    else:  # Colab or another fresh Python: install the course package from GitHub
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE_PACKAGE], check=True)
+
+import course_utils
+
+device = course_utils.setup(seed=0)"""
+
+
+def badge(notebook_filename: str, student: bool = False) -> str:
+    """The Markdown of the "Open in Colab" badge for one notebook (of the student version if ``student``)."""
+    return (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab_url(notebook_filename, student=student)})"
+    )
+
+
+def setup_source(student: bool = False) -> str:
+    """The setup cell's code; the student version installs the package from the student location."""
+    return SETUP_SOURCE.replace("{install}", STUDENT_INSTALL_SPEC if student else INSTALL_SPEC)

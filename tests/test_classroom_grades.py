@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.instructor.grading import ExerciseGrade, GradeReport
+from course_instructor.grading import ExerciseGrade, GradeReport
 
 pytest.importorskip("nbgrader")
 from nbgrader.api import Gradebook  # noqa: E402

@@ -98,7 +98,7 @@ def _assert_adds_only_new_packages(name: str) -> None:
 
 def test_the_setup_cell_installs_without_replacing_colabs_packages():
     """Only ``pip install -q <course>``: no upgrade or reinstall flag that would replace what Colab imported."""
-    from course_utils.notebook_template import setup_source
+    from course_utils.meta import setup_source
 
     pip_lines = [line for line in setup_source().splitlines() if '"pip", "install"' in line]
     assert len(pip_lines) == 1, "the setup cell should call pip install once"

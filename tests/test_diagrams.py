@@ -1,7 +1,7 @@
 """The diagrams in assets/: the script draws each of them reproducibly, and the notebook tool embeds them.
 
 The notebooks show a diagram as a markdown-cell attachment (``![alt](attachment:NAME.png)``) holding the bytes of
-``assets/NAME.png``; ``python -m course_utils.notebook_template`` fills and checks those attachments.
+``assets/NAME.png``; ``python -m course_instructor.notebook_template`` fills and checks those attachments.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import notebook_template
+from course_instructor import notebook_template
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
@@ -67,7 +67,7 @@ def test_diagram_is_small_readable_and_reproducible(committed, drawn):
             # Same libraries as when the files were committed: the output must be the committed file exactly.
             assert new.read_bytes() == committed.read_bytes(), (
                 f"{committed.name} differs from what assets/make_diagrams.py draws: rerun the script, then "
-                "`python -m course_utils.notebook_template` to embed the new file in the notebooks"
+                "`python -m course_instructor.notebook_template` to embed the new file in the notebooks"
             )
         elif f"matplotlib {__import__('matplotlib').__version__}," in stamp:
             # Same matplotlib, another Pillow (PNG compression may differ): the pixels must still be equal.

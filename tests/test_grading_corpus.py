@@ -27,10 +27,10 @@ from typing import Dict, Tuple
 import nbformat
 import pytest
 
+from course_instructor.grading import FAILED, FLAGGED, PASSED, PRACTICE, grade_notebooks
+from course_instructor.integrity import ANSWER_KEY
+from course_utils.exercise_layout import lesson_notebooks, read_notebook
 from course_utils.exercises.core import CHECKERS
-from course_utils.instructor.grading import FAILED, FLAGGED, PASSED, PRACTICE, grade_notebooks
-from course_utils.instructor.integrity import ANSWER_KEY
-from course_utils.instructor.layout import lesson_notebooks, read_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FLAGGED_START = f"0 points: your solution {ANSWER_KEY}: it "
@@ -662,7 +662,7 @@ def submission(lesson: str, changes: Dict[str, Expectation]):
 
 def empty(lesson: str):
     """The student version as handed out: every solution replaced by its stub."""
-    from course_utils.instructor.student import student_notebook
+    from course_utils.student_version import student_notebook
 
     return student_notebook(read_notebook(lesson_path(lesson)), lesson_path(lesson).name)
 

@@ -16,12 +16,13 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from course_instructor import __main__ as cli
+from course_instructor.catalog import sync_guide
+from course_instructor.grading import FAILED, PASSED, ExerciseGrade, GradeReport, grade_notebook
+from course_instructor.student import build_student_version
+from course_instructor.tagging import tag_files, tag_notebook
 from course_utils import meta
-from course_utils.exercises.core import CHECKERS
-from course_utils.instructor import __main__ as cli
-from course_utils.instructor.catalog import sync_guide
-from course_utils.instructor.grading import FAILED, PASSED, ExerciseGrade, GradeReport, grade_notebook
-from course_utils.instructor.layout import (
+from course_utils.exercise_layout import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
     END_HIDDEN,
@@ -31,10 +32,9 @@ from course_utils.instructor.layout import (
     lesson_notebooks,
     read_notebook,
 )
-from course_utils.instructor.student import build_student_version, solutions_note, student_notebook
-from course_utils.instructor.tagging import tag_files, tag_notebook
-from course_utils.meta import colab_url
-from course_utils.notebook_template import SETUP_TAG, setup_source
+from course_utils.exercises.core import CHECKERS
+from course_utils.meta import SETUP_TAG, colab_url, setup_source
+from course_utils.student_version import solutions_note, student_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = lesson_notebooks(REPO / "notebooks")
@@ -321,7 +321,7 @@ def test_lesson_exercise_cells_carry_nbgrader_metadata(path):
     nb = read_notebook(path)
     assert find_exercises(nb)[1] == [], f"{path.name}: exercise layout problems"
     missing = tag_notebook(nb, path.name)
-    assert not missing, "Run `python -m course_utils.instructor sync`:\n" + "\n".join(missing)
+    assert not missing, "Run `python -m course_instructor sync`:\n" + "\n".join(missing)
 
 
 def hidden_regions(nb: nbformat.NotebookNode):
@@ -425,9 +425,7 @@ def test_a_hidden_test_catches_the_answer_it_was_written_for(exercise_id):
 
 def test_instructors_guide_exercise_table_is_up_to_date():
     stale = sync_guide(REPO / "INSTRUCTORS.md", REPO / "notebooks", write=False)
-    assert not stale, (
-        "INSTRUCTORS.md's exercise table is out of date: run `python -m course_utils.instructor sync`"
-    )
+    assert not stale, "INSTRUCTORS.md's exercise table is out of date: run `python -m course_instructor sync`"
 
 
 # ---------------------------------------------------------------- reports without a kernel

@@ -17,9 +17,8 @@ import torch
 from nbformat.v4 import new_code_cell
 
 import course_utils
-from course_utils.exercises.core import CHECKERS
-from course_utils.instructor import __main__ as cli
-from course_utils.instructor.grading import (
+from course_instructor import __main__ as cli
+from course_instructor.grading import (
     ERROR,
     FAILED,
     FLAGGED,
@@ -33,15 +32,16 @@ from course_utils.instructor.grading import (
     notebook_lesson,
     submission_cells,
 )
-from course_utils.instructor.integrity import (
+from course_instructor.integrity import (
     ANSWER_KEY,
     TAMPERING,
     AnswerKeyAudit,
     describe_uses,
     scan_solution,
 )
-from course_utils.instructor.layout import find_exercises, lesson_notebooks, read_notebook
-from course_utils.instructor.student import student_notebook
+from course_utils.exercise_layout import find_exercises, lesson_notebooks, read_notebook
+from course_utils.exercises.core import CHECKERS
+from course_utils.student_version import student_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"

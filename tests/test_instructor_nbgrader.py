@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_instructor import __main__ as cli
+from course_instructor.grading import grade_notebooks
+from course_instructor.nbgrader_course import CONFIG_NAME, CourseFolderError, make_course
 from course_utils import meta
-from course_utils.instructor import __main__ as cli
-from course_utils.instructor.grading import grade_notebooks
-from course_utils.instructor.nbgrader_course import CONFIG_NAME, CourseFolderError, make_course
 
 pytest.importorskip("nbgrader", reason="needs the instructor extra: pip install -e '.[instructor]'")
 

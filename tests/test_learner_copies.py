@@ -17,9 +17,9 @@ import nbformat
 import pytest
 
 from course_utils import meta
-from course_utils.instructor.layout import find_exercises, lesson_notebooks, read_notebook
-from course_utils.instructor.student import clear_solution_regions, remove_hidden_tests
+from course_utils.exercise_layout import find_exercises, lesson_notebooks, read_notebook
 from course_utils.learner_copies import RECORD_NAME, main, make_learner_copies, updated_name
+from course_utils.student_version import clear_solution_regions, remove_hidden_tests
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -147,9 +147,10 @@ def test_updated_names_say_what_they_are():
 
 
 def test_the_copies_need_no_nbgrader(tmp_path):
-    """`make lab` installs no instructor tools: building a lesson must work with nbgrader absent."""
+    """`make lab` installs no instructor tools: building a lesson must work with nbgrader and the instructor
+    package (course_instructor) absent."""
     script = (
-        "import sys; sys.modules['nbgrader'] = None\n"
+        "import sys; sys.modules['nbgrader'] = None; sys.modules['course_instructor'] = None\n"
         "from course_utils.learner_copies import make_learner_copies\n"
         f"report = make_learner_copies({str(tmp_path / 'out')!r})\n"
         "print(len(report.written))\n"
@@ -162,7 +163,7 @@ def test_the_copies_need_no_nbgrader(tmp_path):
 def test_solution_and_hidden_test_regions_are_cut_as_nbgrader_cuts_them():
     """Our cutting rules agree with nbgrader's ClearSolutions and ClearHiddenTests on every lesson's cells."""
     preprocessors = pytest.importorskip("nbgrader.preprocessors")
-    from course_utils.instructor.student import STUB
+    from course_utils.student_version import STUB
 
     clear_solutions = preprocessors.ClearSolutions(code_stub={"python": STUB}, enforce_metadata=False)
     clear_hidden = preprocessors.ClearHiddenTests(enforce_metadata=False)

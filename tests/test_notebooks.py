@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import notebook_template
+from course_instructor import notebook_template
 from course_utils.meta import REPOSITORY
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -28,7 +28,7 @@ def test_committed_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_template_title_badge_setup_and_wrap_up(path):
     problems = notebook_template.sync_notebook(path, write=False)  # badge, setup cell, embedded diagrams
-    assert problems == [], "run `python -m course_utils.notebook_template`: " + "; ".join(problems)
+    assert problems == [], "run `python -m course_instructor.notebook_template`: " + "; ".join(problems)
     nb = nbformat.read(path, as_version=4)
     title = nb.cells[0].source
     assert re.match(rf"# {path.name[:2]} · \S", title), "the first line must be '# NN · Title'"

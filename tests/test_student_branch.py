@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from course_utils import meta
-from course_utils.notebook_template import STUDENT_INSTALL_SPEC
+from course_utils.meta import STUDENT_INSTALL_SPEC
 
 REPO = Path(__file__).resolve().parents[1]
 GIT_IDENTITY = {
@@ -41,7 +41,7 @@ def git(cwd: Path, *args: str) -> str:
 def publish(clone: Path) -> subprocess.CompletedProcess:
     """What the workflow runs, on the clone, pushing to the stand-in for GitHub (with this checkout's code)."""
     env = dict(os.environ, **GIT_IDENTITY)
-    command = [sys.executable, "-m", "course_utils.instructor.student_branch", "--repo", str(clone)]
+    command = [sys.executable, "-m", "course_instructor.student_branch", "--repo", str(clone)]
     return subprocess.run([*command, "--push", "github"], cwd=REPO, env=env, capture_output=True, text=True)
 
 
@@ -126,4 +126,4 @@ def test_uncommitted_lessons_are_refused_with_the_reason(published):
 def test_the_workflow_runs_the_tested_step_on_every_push_to_main():
     workflow = (REPO / ".github" / "workflows" / "student.yml").read_text(encoding="utf-8")
     assert "branches: [main]" in workflow and "contents: write" in workflow
-    assert "run: python -m course_utils.instructor.student_branch --push origin" in workflow
+    assert "run: python -m course_instructor.student_branch --push origin" in workflow

@@ -1,10 +1,10 @@
 """Instructor commands (see INSTRUCTORS.md):
 
-python -m course_utils.instructor student-version OUT_DIR      # the learners' notebooks, solutions removed
-python -m course_utils.instructor grade SUBMISSION.ipynb [--format md|json] [--fast] [--no-strict]
-python -m course_utils.instructor tag-nbgrader [--check] [NOTEBOOK ...]   # nbgrader metadata on exercises
-python -m course_utils.instructor sync [--check]   # tag-nbgrader on all lessons + the INSTRUCTORS.md table
-python -m course_utils.instructor nbgrader-course DIR [--lessons NN ...] [--full]   # an nbgrader course folder
+python -m course_instructor student-version OUT_DIR      # the learners' notebooks, solutions removed
+python -m course_instructor grade SUBMISSION.ipynb [--format md|json] [--fast] [--no-strict]
+python -m course_instructor tag-nbgrader [--check] [NOTEBOOK ...]   # nbgrader metadata on exercises
+python -m course_instructor sync [--check]   # tag-nbgrader on all lessons + the INSTRUCTORS.md table
+python -m course_instructor nbgrader-course DIR [--lessons NN ...] [--full]   # an nbgrader course folder
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from course_utils.exercise_layout import LayoutError, lesson_notebooks
+
 from .catalog import sync_guide
 from .grading import DEFAULT_CHECK_TIMEOUT, DEFAULT_MEMORY_GB, grade_notebooks
-from .layout import LayoutError, lesson_notebooks
 from .nbgrader_course import CourseFolderError, make_course
 from .student import build_student_version
 from .tagging import tag_files
@@ -103,7 +104,7 @@ def _sync(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
-        prog="python -m course_utils.instructor",
+        prog="python -m course_instructor",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,12 +1,13 @@
 """Keep every lesson notebook's Colab badge, setup cell, course metadata and diagrams in line with the repository.
 
-    python -m course_utils.notebook_template            # rewrite the notebooks in notebooks/
-    python -m course_utils.notebook_template --check    # only report what differs (exit 1 if anything does)
+    python -m course_instructor.notebook_template            # rewrite the notebooks in notebooks/
+    python -m course_instructor.notebook_template --check    # only report what differs (exit 1 if anything does)
 
 The badge is the line starting ``[![Open In Colab]`` in the first (title) cell, pointing at ``meta.REPOSITORY``;
-the setup cell is the code cell tagged ``course-setup``; the notebook metadata ``course.lesson`` ("03", from the
-file name) tells the grader which lesson a submission is, whatever its title cell says. The student version
-(``course_utils.instructor.student``) uses the same badge and setup cell, pointed at the student location.
+the setup cell is the code cell tagged ``course-setup``; both are defined in ``course_utils.meta``, because the
+student version (``course_utils.student_version``) writes the same badge and setup cell, pointed at the student
+location. The notebook metadata ``course.lesson`` ("03", from the file name) tells the grader which lesson a
+submission is, whatever its title cell says.
 
 Diagrams: a markdown cell shows one by naming its file, ``![what it shows](assets/NAME.png)``, and this tool
 embeds the bytes of ``assets/NAME.png`` (drawn by ``assets/make_diagrams.py``) in the image itself, as a data URI
@@ -29,11 +30,9 @@ from typing import List, Optional, Tuple
 
 import nbformat
 
-from .meta import INSTALL_SPEC, STUDENT_INSTALL_SPEC, colab_url
+from course_utils.meta import BADGE_PATTERN, SETUP_TAG, badge, setup_source
 
-SETUP_TAG = "course-setup"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-BADGE_PATTERN = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)$", re.MULTILINE)
 # A diagram in a markdown cell: ![alt](assets/NAME.png) as written, ![alt](data:...;base64,... "assets/NAME.png") once
 # embedded. NAME is a file in assets/.
 DIAGRAM_PATTERN = re.compile(
@@ -42,51 +41,10 @@ DIAGRAM_PATTERN = re.compile(
     r"\)"
 )
 
-SETUP_SOURCE = """\
-# Setup: works in a checkout of the course, in JupyterLab, and on Colab (it installs the course package there).
-import importlib.util
-import subprocess
-import sys
-from pathlib import Path
-
-COURSE_PACKAGE = "{install}"
-if importlib.util.find_spec("course_utils") is None:
-    if Path("../course_utils").is_dir():  # a checkout of the course, not installed with pip
-        sys.path.insert(0, str(Path("..").resolve()))
-    else:  # Colab or another fresh Python: install the course package from GitHub
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE_PACKAGE], check=True)
-
-import course_utils
-
-device = course_utils.setup(seed=0)"""
-
-
-def badge(notebook_filename: str, student: bool = False) -> str:
-    """The Markdown of the "Open in Colab" badge for one notebook (of the student version if ``student``)."""
-    return (
-        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-        f"({colab_url(notebook_filename, student=student)})"
-    )
-
-
-def setup_source(student: bool = False) -> str:
-    """The setup cell's code; the student version installs the package from the student location."""
-    return SETUP_SOURCE.replace("{install}", STUDENT_INSTALL_SPEC if student else INSTALL_SPEC)
-
 
 def lesson_metadata(notebook_filename: str) -> dict:
     """The notebook-level metadata that names the lesson (``{"lesson": "03"}``), read by the grader."""
     return {"lesson": notebook_filename[:2]}
-
-
-def point_at_student_location(nb: nbformat.NotebookNode, notebook_filename: str) -> None:
-    """Rewrite a notebook's badge and setup cell (in place) to the student location of ``course_utils.meta``."""
-    title = nb.cells[0] if nb.cells else None
-    if title is not None and title.cell_type == "markdown" and BADGE_PATTERN.search(title.source):
-        title.source = BADGE_PATTERN.sub(badge(notebook_filename, student=True), title.source, count=1)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and SETUP_TAG in cell.get("metadata", {}).get("tags", []):
-            cell.source = setup_source(student=True)
 
 
 def embedded(alt: str, name: str, png: bytes) -> str:

@@ -1,7 +1,7 @@
 """Create an nbgrader course folder from the course's notebooks, outside the repository.
 
-    python -m course_utils.instructor nbgrader-course ~/genmodels-nbgrader            # fast mode, 600 s per cell
-    python -m course_utils.instructor nbgrader-course DIR --lessons 00 03 --full     # full mode, 1800 s per cell
+    python -m course_instructor nbgrader-course ~/genmodels-nbgrader            # fast mode, 600 s per cell
+    python -m course_instructor nbgrader-course DIR --lessons 00 03 --full     # full mode, 1800 s per cell
 
 The folder gets ``source/lessonNN/NN_*.ipynb`` (the instructor's notebooks: nbgrader's assignment source, with
 the badge and setup cell pointed at the student location of ``course_utils.meta``, so that what nbgrader releases
@@ -18,17 +18,20 @@ everything else (gradebook, submissions).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 import nbformat
 
-from ..notebook_template import point_at_student_location
-from .layout import lesson_notebooks, read_notebook, require_sound_layout
+from course_utils.exercise_layout import lesson_notebooks, read_notebook, require_sound_layout
+from course_utils.student_version import point_at_student_location
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_NAME = "nbgrader_config.py"
-CONFIG_MARK = "# Written by `python -m course_utils.instructor nbgrader-course`"
+CONFIG_MARK = "# Written by `python -m course_instructor nbgrader-course`"
+# How a config file says this command wrote it, whatever the module path in front of the command's name.
+WRITTEN_BY_THIS_COMMAND = re.compile(r"^# Written by `python -m [\w.]+ nbgrader-course`", re.MULTILINE)
 FAST_CELL_TIMEOUT = (
     600  # seconds: a fast-mode lesson's longest cell takes well under a minute on a laptop CPU
 )
@@ -92,7 +95,7 @@ def make_course(
         require_sound_layout(read_notebook(path), path.name)
     written = []
     config = target / CONFIG_NAME
-    if config.exists() and CONFIG_MARK not in config.read_text(encoding="utf-8"):
+    if config.exists() and not WRITTEN_BY_THIS_COMMAND.search(config.read_text(encoding="utf-8")):
         raise CourseFolderError(f"{config} exists and was not written by this command; leaving it alone.")
     target.mkdir(parents=True, exist_ok=True)
     if not config.exists():

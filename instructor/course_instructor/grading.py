@@ -19,7 +19,7 @@ endless loop or a runaway allocation costs that exercise only, and the report na
 ungraded practice (``@exercise(..., practice=True)``) are checked and reported, and count for no points.
 
 Which lesson a submission is comes from ``--lesson``, else the notebook metadata ``course.lesson`` (written by
-``python -m course_utils.notebook_template``), else the file name (``03_*.ipynb``); never from the title cell.
+``python -m course_instructor.notebook_template``), else the file name (``03_*.ipynb``); never from the title cell.
 Whatever the submission is, the result is a :class:`GradeReport`, never an exception.
 """
 
@@ -41,8 +41,7 @@ from typing import Dict, List, Optional, Tuple
 
 import nbformat
 
-from .integrity import scan_solution
-from .layout import (
+from course_utils.exercise_layout import (
     Exercise,
     checker_call,
     checkers,
@@ -51,6 +50,8 @@ from .layout import (
     lesson_notebooks,
     python_source,
 )
+
+from .integrity import scan_solution
 
 PASSED, FAILED, NOT_CHECKED, PRACTICE = "passed", "failed", "not checked", "practice"
 FLAGGED, TIMED_OUT, OUT_OF_MEMORY, ERROR = "flagged", "timed out", "out of memory", "error"
@@ -289,7 +290,7 @@ def _run_sandbox(job: Dict, env: Dict[str, str], timeout: float) -> Tuple[List[D
     problems: List[str] = []
     with tempfile.TemporaryDirectory(prefix="course-grade-") as workdir:
         process = subprocess.Popen(
-            [sys.executable, "-m", "course_utils.instructor.sandbox"],
+            [sys.executable, "-m", "course_instructor.sandbox"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -1,12 +1,15 @@
-"""Build the student version of the course from the instructor's notebooks.
+"""The student version of a lesson notebook: the exercises to write, never the answers.
 
 Each solution region becomes a stub that raises ``NotImplementedError`` naming the exercise and the function to
 complete; hidden-test regions are removed; outputs and execution data are cleared; everything else (prose, setup
 cell's code, checker calls, nbgrader metadata) is kept, except that the Colab badge and the setup cell point at the
 student location set in ``course_utils.meta`` (never at the instructor's notebooks), and the title cell says where
 the worked solutions are, for self-learners who are stuck. The regions are cut by the same rules as nbgrader's
-``ClearSolutions`` and ``ClearHiddenTests`` (a test compares them), with nbformat alone: ``make lab`` builds each
-learner's copies with what it installs, and nbgrader stays in the ``instructor`` extra.
+``ClearSolutions`` and ``ClearHiddenTests`` (a test compares them), with nbformat alone.
+
+It lives in the learner's package because ``make lab`` builds each learner's copies of the lessons with it
+(``learner_copies``), with nothing but what a learner installs. The instructor tools (``course_instructor``:
+``student-version``, the student branch, the nbgrader course folder) build the same version from here.
 
 Building twice gives byte-identical files: nothing depends on time, order of a set, or the machine.
 """
@@ -16,21 +19,11 @@ from __future__ import annotations
 import ast
 import copy
 import json
-from pathlib import Path
-from typing import List
 
 import nbformat
 
-from .. import meta
-from ..notebook_template import point_at_student_location
-from .layout import (
-    Exercise,
-    enclosing_function,
-    lesson_notebooks,
-    python_source,
-    read_notebook,
-    require_sound_layout,
-)
+from . import meta
+from .exercise_layout import Exercise, enclosing_function, python_source, require_sound_layout
 
 STUB_SENTINEL = "@@course-exercise-stub@@"
 STUB = "# YOUR CODE HERE\n" + STUB_SENTINEL
@@ -111,6 +104,18 @@ def _add_solutions_note(nb: nbformat.NotebookNode, notebook_filename: str) -> No
     title.source = "\n".join(lines)
 
 
+def point_at_student_location(nb: nbformat.NotebookNode, notebook_filename: str) -> None:
+    """Rewrite a notebook's badge and setup cell (in place) to the student location of ``course_utils.meta``."""
+    title = nb.cells[0] if nb.cells else None
+    if title is not None and title.cell_type == "markdown" and meta.BADGE_PATTERN.search(title.source):
+        title.source = meta.BADGE_PATTERN.sub(
+            meta.badge(notebook_filename, student=True), title.source, count=1
+        )
+    for cell in nb.cells:
+        if cell.cell_type == "code" and meta.SETUP_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.source = meta.setup_source(student=True)
+
+
 def _clear_outputs(nb: nbformat.NotebookNode) -> None:
     for key in NOTEBOOK_METADATA_TO_DROP:
         nb.metadata.pop(key, None)
@@ -163,22 +168,3 @@ def student_notebook(nb: nbformat.NotebookNode, label: str = "notebook") -> nbfo
     _clear_outputs(student)
     _check_compiles(student, label)
     return student
-
-
-def build_student_version(source_dir: Path, out_dir: Path) -> List[Path]:
-    """Write the student version of every lesson notebook of ``source_dir`` into ``out_dir``; return the files."""
-    source_dir, out_dir = Path(source_dir), Path(out_dir)
-    if out_dir.resolve() == source_dir.resolve():
-        raise ValueError(f"{out_dir} is the instructor's folder itself; choose another output folder.")
-    notebooks = lesson_notebooks(source_dir)
-    if not notebooks:
-        raise FileNotFoundError(f"No lesson notebooks (NN_*.ipynb) in {source_dir}.")
-    # Build every notebook before writing any, so a broken one leaves the output folder as it was.
-    built = [(path.name, student_notebook(read_notebook(path), path.name)) for path in notebooks]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, nb in built:
-        target = out_dir / name
-        nbformat.write(nb, str(target))
-        written.append(target)
-    return written

@@ -6,8 +6,10 @@ with the checker call ``check.<name>(<name>)``. The checker, registered in ``cou
 exercise its id ("03.1") and points. Hidden tests (``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``) may
 follow the checker call in a check cell.
 
-Every instructor command reads notebooks through :func:`find_exercises`, so they all agree on what an exercise
-is, and all refuse the same broken layouts with the same messages.
+It lives in the learner's package because building a learner's copy of a lesson (``student_version``) needs it.
+The instructor tools (``course_instructor``: grading, nbgrader metadata) read notebooks through
+:func:`find_exercises` too, so they all agree on what an exercise is, and all refuse the same broken layouts with
+the same messages.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ END_HIDDEN = "### END HIDDEN TESTS"
 # nbgrader treats any line *containing* these words as a marker, so they may appear only on marker lines.
 MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 LESSON_NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
-TITLE_PATTERN = re.compile(r"^#\s*(\d{2})\b")
 
 
 @dataclass
@@ -48,7 +49,7 @@ class LayoutError(ValueError):
 
 def checkers() -> Dict[str, object]:
     """Every registered checker by name (importing ``course_utils.check`` registers them all)."""
-    from .. import check
+    from . import check
 
     return {
         name: getattr(check, name)
@@ -69,15 +70,6 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 def lesson_notebooks(folder: Path) -> List[Path]:
     """The lesson notebooks of a folder (``NN_name.ipynb``), in lesson order."""
     return sorted(Path(folder).glob(LESSON_NOTEBOOK_GLOB))
-
-
-def lesson_number(nb: nbformat.NotebookNode) -> Optional[str]:
-    """The lesson number "NN" from the title cell (``# 03 · ...``), or None."""
-    for cell in nb.cells[:1]:
-        match = TITLE_PATTERN.match(cell.source.strip()) if cell.cell_type == "markdown" else None
-        if match:
-            return match.group(1)
-    return None
 
 
 def python_source(source: str) -> str:
@@ -181,7 +173,7 @@ def find_exercises(nb: nbformat.NotebookNode) -> Tuple[List[Exercise], List[str]
             hidden_cells.add(index)
         name = checker_call(cell.source)
         if name is not None and name not in known:
-            from .. import check
+            from . import check
 
             if not hasattr(check, name):
                 problems.append(

@@ -3,7 +3,7 @@ they are: solution cells are ``solution`` cells, check cells are locked, autogra
 checker's points. Every other cell loses any stale nbgrader metadata.
 
 The metadata follows from the cells (markers and checker calls) and from ``CHECKERS``, so it is never edited by
-hand: re-run ``python -m course_utils.instructor tag-nbgrader`` after changing an exercise.
+hand: re-run ``python -m course_instructor tag-nbgrader`` after changing an exercise.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 
 import nbformat
 
-from .layout import Exercise, read_notebook, require_sound_layout
+from course_utils.exercise_layout import Exercise, read_notebook, require_sound_layout
 
 NBGRADER_SCHEMA_VERSION = 3
 

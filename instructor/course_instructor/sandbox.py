@@ -1,6 +1,6 @@
 """The grading sandbox: runs each exercise's check in a fresh process, from the learner's solution cells only.
 
-``grading.grade_notebook`` starts ``python -m course_utils.instructor.sandbox`` and writes one job to its stdin
+``grading.grade_notebook`` starts ``python -m course_instructor.sandbox`` and writes one job to its stdin
 (JSON: the trusted imports, and per exercise the solution cells to run and the instructor's check cell). This
 process is the *launcher*: it never runs learner code. It imports the checkers first, so it holds them pristine,
 loads every answer-key module (``integrity.AnswerKeyAudit.prepare``), runs the trusted imports (the ``import``
@@ -40,7 +40,7 @@ import traceback
 import types
 from typing import Dict, List, Optional
 
-from .integrity import CHECKER_MODULES, COURSE_PACKAGE, TAMPERING, AnswerKeyAudit, describe_uses, is_under
+from .integrity import CHECKER_MODULES, COURSE_PACKAGES, TAMPERING, AnswerKeyAudit, describe_uses, is_under
 
 PASSED, FAILED, FLAGGED, TIMEOUT, MEMORY, ERROR = "passed", "failed", "flagged", "timeout", "memory", "error"
 GRACE_SECONDS = 3.0  # how long past its time limit a child that ignores the alarm may run before it is killed
@@ -60,7 +60,7 @@ def watched_owners() -> Dict[str, object]:
     any stand-in replaces a module."""
     owners: Dict[str, object] = {name: sys.modules[name] for name in WATCHED_MODULES if name in sys.modules}
     for name, module in list(sys.modules.items()):
-        if name.split(".")[0] != COURSE_PACKAGE or not isinstance(module, types.ModuleType):
+        if name.split(".")[0] not in COURSE_PACKAGES or not isinstance(module, types.ModuleType):
             continue
         owners[name] = module
         if is_under(name, CHECKER_MODULES):
@@ -95,7 +95,7 @@ def _changed(owners: Dict[str, object], before: Dict[str, Dict[str, object]]) ->
                 "<submission"
             )
             same_library = (
-                isinstance(module, str) and module.split(".")[0] == name.split(".")[0] != COURSE_PACKAGE
+                isinstance(module, str) and module.split(".")[0] == name.split(".")[0] not in COURSE_PACKAGES
             )
             if same_library and not learners:
                 continue
@@ -132,7 +132,7 @@ def _out_of_memory(error: BaseException) -> bool:
 
 
 def _compile(source: str, filename: str):
-    from .layout import python_source
+    from course_utils.exercise_layout import python_source
 
     code = python_source(source)
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -263,7 +263,7 @@ def _run_exercise(
     result_path: str,
 ):
     """In the forked child: run the exercise and write its result; never returns."""
-    from ..exercises import core
+    from course_utils.exercises import core
 
     result = open(result_path, "w", encoding="utf-8")  # noqa: SIM115 (kept open until the end)
 
@@ -455,8 +455,8 @@ def _warm_up() -> None:
 def main() -> int:
     job = json.loads(sys.stdin.read())
     secret = job.pop("secret")
-    from .. import check  # noqa: F401  (registers every checker before any other code runs)
-    from ..exercises import core
+    from course_utils import check  # noqa: F401  (registers every checker before any other code runs)
+    from course_utils.exercises import core
 
     pristine = {info.name: info.checker for info in core.CHECKERS.values()}
     audit = AnswerKeyAudit()

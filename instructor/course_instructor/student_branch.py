@@ -1,7 +1,7 @@
 """Publish the student version as a branch of the repository: what Colab badges and the student setup cell open.
 
-    python -m course_utils.instructor.student_branch                      # commit it to the local branch
-    python -m course_utils.instructor.student_branch --push origin        # ... and push that branch to origin
+    python -m course_instructor.student_branch                      # commit it to the local branch
+    python -m course_instructor.student_branch --push origin        # ... and push that branch to origin
 
 The student branch (``meta.STUDENT_BRANCH``) holds the same files as the commit it was made from, except that
 every lesson in ``notebooks/`` is its student version (solutions replaced by stubs, hidden tests removed, badges
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from .. import meta
+from course_utils import meta
 
 
 class PublishError(RuntimeError):
@@ -60,7 +60,7 @@ def _branch_tip(repo: Path, branch: str, remote: Optional[str]) -> Optional[str]
 
 def student_tree(repo: Path, source_commit: str) -> str:
     """Write the tree of ``source_commit`` with every lesson replaced by its student version; return its id."""
-    from ..learner_copies import student_texts
+    from course_utils.learner_copies import student_texts
 
     folder = meta.STUDENT_NOTEBOOKS_DIR
     texts = student_texts(repo / "notebooks")
@@ -92,7 +92,7 @@ def publish_student_branch(
     if parent and _git(repo, "rev-parse", f"{parent}^{{tree}}") == tree:
         return None
     parents: List[str] = ["-p", parent] if parent else []
-    message = f"Student version of {source}\n\nBuilt by python -m course_utils.instructor.student_branch."
+    message = f"Student version of {source}\n\nBuilt by python -m course_instructor.student_branch."
     commit = _git(repo, "commit-tree", tree, *parents, "-m", message)
     _git(repo, "update-ref", f"refs/heads/{branch}", commit)
     if push:

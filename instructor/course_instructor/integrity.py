@@ -39,11 +39,12 @@ import types
 from dataclasses import asdict, dataclass, field
 from typing import Dict, Iterable, List, Optional, Set
 
-from .layout import python_source
+from course_utils.exercise_layout import python_source
 
 ANSWER_KEY = "uses the answer key"
 TAMPERING = "tampers with the grader"
-COURSE_PACKAGE = "course_utils"
+# The course's packages: the learner's (the answer key and the checkers) and the instructor's (this grader).
+COURSE_PACKAGES = ("course_utils", "course_instructor")
 
 # Modules that hold reference answers, with the exercises they answer:
 # models.* (every lesson's models, losses, blocks and samplers: 01.5, 02-07, 09), gaussian (01.1-01.4),
@@ -67,7 +68,7 @@ CHECKER_MODULES = ("course_utils.exercises", "course_utils.check")
 STAND_IN_MODULES = ANSWER_KEY_MODULES + ("course_utils.exercises",)
 # Code the audit trusts as a caller: the checkers and the grader; the check cell and the course's own solutions
 # of earlier exercises, which the grader runs under these names.
-TRUSTED_MODULES = CHECKER_MODULES + ("course_utils.instructor",)
+TRUSTED_MODULES = CHECKER_MODULES + ("course_instructor",)
 TRUSTED_CODE_NAMES = ("<check cell", "<course solution")
 LEARNER_CODE_NAME = "<submission"
 # Attributes of a module that importing and printing read; reading them is not using the module.
@@ -316,7 +317,7 @@ class AnswerKeyAudit:
         for name, module in list(sys.modules.items()):
             if id(module) in self._stubs:
                 self._replace(sys.modules, name, module)
-        dicts = [vars(m) for n, m in list(sys.modules.items()) if n.split(".")[0] == COURSE_PACKAGE]
+        dicts = [vars(m) for n, m in list(sys.modules.items()) if n.split(".")[0] in COURSE_PACKAGES]
         for mapping in [*dicts, *namespaces]:
             if isinstance(mapping, dict):
                 for key, value in list(mapping.items()):
