@@ -4,7 +4,7 @@
     python assets/make_diagrams.py OUT_DIR    # write them somewhere else (the tests do this)
 
 A notebook shows a diagram with ``![what it shows](assets/NAME.png)`` in a markdown cell, which
-``python -m course_utils.notebook_template`` turns into the PNG's bytes embedded in the cell. After changing a
+``python -m course_instructor.notebook_template`` turns into the PNG's bytes embedded in the cell. After changing a
 diagram, run this script, then that command, to embed the new bytes in every notebook that shows it.
 
 The output is deterministic for given matplotlib and Pillow versions: fixed size and DPI, fixed random seeds,
