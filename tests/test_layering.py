@@ -1,7 +1,9 @@
 """The package stays layered: notebooks → course_utils; models/ → training, batches, data; never the reverse.
 
 Issue 12: one training loop (``training.fit``) under every model family, and imports that run one way, so a
-learner reading a module finds what it builds on below it, never a cycle.
+learner reading a module finds what it builds on below it, never a cycle. Issue 31: the instructor tools are a
+package of their own (``course_instructor``, in ``instructor/``) that builds on ``course_utils``; ``course_utils``,
+which is what a learner installs, never imports it and holds no instructor-only module.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "course_utils"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "course_utils"
+INSTRUCTOR_PACKAGE = ROOT / "instructor" / "course_instructor"
 # The foundation: modules that every model builds on. They must not import models, the judge, or the lessons'
 # checkers and instructor tools.
 FOUNDATION = [
@@ -24,7 +28,7 @@ FOUNDATION = [
     "runtime",
     "training",
 ]
-ABOVE_THE_FOUNDATION = ("models", "judge", "exercises", "instructor", "widgets", "check")
+ABOVE_THE_FOUNDATION = ("models", "judge", "exercises", "widgets", "check")
 
 
 def imported_modules(path: Path):
@@ -62,3 +66,41 @@ def test_every_model_family_trains_through_the_one_loop():
             assert "for x in batches" not in text and "backward()" in text.rsplit("\ndef train_", 1)[0], (
                 f"{path.name}: the step (with its backward) sits above the trainer, which only calls fit"
             )
+
+
+def imported_names(path: Path):
+    """Every absolute module name a file imports (``import a.b``, ``from a.b import c``), relative imports left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def test_course_utils_never_imports_the_instructor_tools():
+    """The arrows run one way, course_instructor → course_utils: a learner installs course_utils alone."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for module in imported_names(path):
+            assert module.split(".")[0] != "course_instructor", (
+                f"{path.relative_to(ROOT)} imports {module}: course_utils must work without the instructor tools"
+            )
+
+
+def test_the_instructor_tools_live_in_their_own_package():
+    assert not (PACKAGE / "instructor").exists(), (
+        "the instructor tools belong in instructor/course_instructor/"
+    )
+    assert not (PACKAGE / "notebook_template.py").exists(), (
+        "rewriting the instructor's notebooks is an instructor tool: instructor/course_instructor/"
+    )
+    assert (INSTRUCTOR_PACKAGE / "__main__.py").exists() and (
+        INSTRUCTOR_PACKAGE / "notebook_template.py"
+    ).exists()
+    # The instructor package reaches course_utils by its name: it is installed apart, not a subpackage.
+    for path in sorted(INSTRUCTOR_PACKAGE.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        too_far = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 1]
+        assert not too_far, (
+            f"{path.name}: import course_utils by name, not by a relative import above the package"
+        )
