@@ -88,7 +88,8 @@ def test_course_utils_never_imports_the_instructor_tools():
 
 
 def test_the_instructor_tools_live_in_their_own_package():
-    assert not (PACKAGE / "instructor").exists(), (
+    # Modules, not folders: a clone updated across the move may keep an ignored course_utils/instructor/__pycache__.
+    assert not list((PACKAGE / "instructor").glob("*.py")), (
         "the instructor tools belong in instructor/course_instructor/"
     )
     assert not (PACKAGE / "notebook_template.py").exists(), (
