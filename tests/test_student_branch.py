@@ -127,3 +127,4 @@ def test_the_workflow_runs_the_tested_step_on_every_push_to_main():
     workflow = (REPO / ".github" / "workflows" / "student.yml").read_text(encoding="utf-8")
     assert "branches: [main]" in workflow and "contents: write" in workflow
     assert "run: python -m course_instructor.student_branch --push origin" in workflow
+    assert "-e ./instructor" in workflow, "the step runs the instructor tools: the workflow must install them"
