@@ -20,7 +20,7 @@ LAB_ARGS ?=
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup test-setup instructor-setup lab my-notebooks test lint format unit notebooks browser-test \
-	screenshots benchmarks full-run student clean
+	screenshots benchmarks full-run fast-run student clean
 
 # What learners need: the course package with PyTorch, and JupyterLab.
 setup: $(LAB_STAMP)
@@ -105,6 +105,11 @@ benchmarks: setup
 # benchmarks/results/full_run.json. Run it alone on the machine; RESUME=1 goes on after an interrupted run.
 full-run: setup
 	$(PY) benchmarks/full_run.py $(if $(RESUME),--resume,)
+
+# The same in fast mode (COURSE_FAST=1, as CI runs the lessons): benchmarks/results/fast_run.json. The numbers a
+# lesson's "What you should see" gives for fast mode are checked against it (tests/test_prose_numbers.py).
+fast-run: setup
+	$(PY) benchmarks/full_run.py --fast $(if $(RESUME),--resume,)
 
 # The student version of every lesson (solutions and hidden tests removed, outputs cleared) in ./student/.
 student: instructor-setup

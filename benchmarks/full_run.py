@@ -3,14 +3,16 @@
     python benchmarks/full_run.py                    # every lesson, into benchmarks/results/ (--output names it)
     python benchmarks/full_run.py --lessons 00 03    # some lessons only
     python benchmarks/full_run.py --resume           # go on after an interrupted run (finished lessons are kept)
+    python benchmarks/full_run.py --fast             # every lesson in fast mode, into benchmarks/results/fast_run.json
     make full-run                                    # the same as the first line
 
-Each lesson runs top to bottom with ``COURSE_FAST`` unset, in a kernel of its own, with one checkpoint folder
-that starts empty for the whole run: a lesson trains what it needs, or loads what an earlier lesson of the same
-run saved, exactly as on a learner's first pass through the course. For each lesson the results file records
-the wall time, the device and threads, the load average at its start and end, the kernel's peak memory, and
-every line the lesson printed (its figures, which its "what you should see" quotes); the executed notebook, with
-its plots, goes to ``build/full-run/``. A table row is printed as each lesson ends. Run it with nothing else on
+Each lesson runs top to bottom with ``COURSE_FAST`` unset (``--fast``: set to 1, as CI runs it), in a kernel of
+its own, with one checkpoint folder that starts empty for the whole run: a lesson trains what it needs, or loads
+what an earlier lesson of the same run saved, exactly as on a learner's first pass through the course. For each
+lesson the results file records the wall time, the device and threads, the load average at its start and end, the
+kernel's peak memory, and every line the lesson printed (its figures, which its "What you should see" quotes,
+checked by ``tests/test_prose_numbers.py``); the executed notebook, with its plots, goes to ``build/full-run/``
+(``build/fast-run/``). A table row is printed as each lesson ends. Run it with nothing else on
 the machine, and read the load columns to check that it was so.
 """
 
@@ -90,14 +92,16 @@ def printed_lines(nb: nbformat.NotebookNode) -> List[str]:
     return lines[:MAX_PRINTED_LINES]
 
 
-def run_lesson(path: Path, checkpoint_dir: Path, executed_dir: Path = EXECUTED) -> Dict:
-    """Run one lesson notebook in full mode in a fresh kernel; what it took and what it printed. The executed
-    notebook is written to ``executed_dir``."""
+def run_lesson(path: Path, checkpoint_dir: Path, executed_dir: Path = EXECUTED, fast: bool = False) -> Dict:
+    """Run one lesson notebook in full mode (or in fast mode) in a fresh kernel; what it took and what it printed.
+    The executed notebook is written to ``executed_dir``."""
     nb = nbformat.read(str(path), as_version=4)
     environment = {"COURSE_CHECKPOINT_DIR": str(checkpoint_dir), "MPLBACKEND": "Agg"}
     saved = {key: os.environ.get(key) for key in [*environment, "COURSE_FAST"]}
     os.environ.update(environment)
     os.environ.pop("COURSE_FAST", None)
+    if fast:
+        os.environ["COURSE_FAST"] = "1"
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT_SECONDS,
@@ -160,10 +164,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lessons", nargs="*", metavar="NN", help="lesson numbers to run (default: all)")
     parser.add_argument("--resume", action="store_true", help="keep the lessons an interrupted run finished")
+    parser.add_argument("--fast", action="store_true", help="run in fast mode (COURSE_FAST=1), as CI does")
     parser.add_argument(
-        "--output", default="full_run", help="name of the results file in benchmarks/results/"
+        "--output", help="name of the results file in benchmarks/results/ (default: full_run, or fast_run)"
     )
     args = parser.parse_args(argv)
+    args.output = args.output or ("fast_run" if args.fast else "full_run")
+    mode = "fast" if args.fast else "full"
+    state_file = STATE_FILE.with_name(f"{mode}-run.state")
 
     lessons = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if args.lessons:
@@ -171,25 +179,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     output = RESULTS_DIR / f"{args.output}.json"
     results: Dict = {}
     checkpoint_dir: Optional[Path] = None
-    if args.resume and output.exists() and STATE_FILE.exists():
+    if args.resume and output.exists() and state_file.exists():
         results = json.loads(output.read_text())["lessons"]
-        checkpoint_dir = Path(json.loads(STATE_FILE.read_text())["checkpoint_dir"])
+        checkpoint_dir = Path(json.loads(state_file.read_text())["checkpoint_dir"])
         print(f"Resuming: {sum(r['status'] == 'ok' for r in results.values())} lesson(s) already done.")
     if checkpoint_dir is None or not checkpoint_dir.is_dir():
         checkpoint_dir = Path(tempfile.mkdtemp(prefix="course-full-run-"))
         results = {}
-    STATE_FILE.parent.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps({"checkpoint_dir": str(checkpoint_dir)}))
+    state_file.parent.mkdir(exist_ok=True)
+    state_file.write_text(json.dumps({"checkpoint_dir": str(checkpoint_dir)}))
 
     device = device_in_use()
     folder = "the interrupted run's checkpoint folder" if results else "a fresh checkpoint folder"
-    print(f"Full mode, {device['device']} ({device['torch_threads']} threads); {folder}.")
+    print(f"{mode.capitalize()} mode, {device['device']} ({device['torch_threads']} threads); {folder}.")
     print(f"{'lesson':<42} {'status':<7} {'time':>14} {'peak MiB':>9} {'load start → end':>17}")
     for path in lessons:
         name = path.stem
         if results.get(name, {}).get("status") == "ok":
             continue
-        record = run_lesson(path, checkpoint_dir)
+        record = run_lesson(path, checkpoint_dir, EXECUTED.with_name(f"{mode}-run"), fast=args.fast)
         record.update(device)
         results[name] = record
         load = record["load_average_1min"]
@@ -209,7 +217,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 def write(output: Path, results: Dict) -> None:
     """Write the run so far (so an interrupted run keeps what it finished)."""
     record = {
-        "benchmark": "full_run",
+        "benchmark": output.stem,
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "command": "python benchmarks/full_run.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
