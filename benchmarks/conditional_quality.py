@@ -62,6 +62,7 @@ from course_utils import get_device, load_dataset, seed_everything  # noqa: E402
 from course_utils.judge import classifier_features, judge_samples, reference_classifier  # noqa: E402
 from course_utils.metrics import frechet_distance  # noqa: E402
 from course_utils.models import conditional  # noqa: E402
+from course_utils.training import Budget, Report  # noqa: E402
 
 FIGURES_KEY = {"channels": "cgan", "auxiliary": "cgan_auxiliary", "projection": "cgan_projection"}
 LABELS = {"channels": "cGAN", "auxiliary": "AC-GAN", "projection": "projection"}
@@ -177,10 +178,11 @@ def main(argv=None) -> int:
         print(f"cGAN ({kind}): up to {args.cgan_steps:,} steps or {args.cgan_minutes:g} minutes on {device} "
               f"({threads} threads).")  # fmt: skip
         start = clock()
-        run = conditional.train_cgan(generator, discriminator, train.images * 2 - 1, train.labels,
-                                     steps=args.cgan_steps, batch_size=64, seed=args.seed, log_every=500,
-                                     max_seconds=args.cgan_minutes * 60, clock=clock)  # fmt: skip
-        cgans[kind] = (generator, run.steps, clock() - start)
+        budget = Budget(steps=args.cgan_steps, seconds=args.cgan_minutes * 60, clock=clock)
+        history = conditional.train_cgan(generator, discriminator, train.images * 2 - 1, train.labels, budget,
+                                         batch_size=64, seed=args.seed,
+                                         report=Report(desc=f"cGAN ({kind})", log_every=500))  # fmt: skip
+        cgans[kind] = (generator, history.steps_done, clock() - start)
 
     torch.manual_seed(args.seed)
     cvae = conditional.ConditionalVAE(latent_dim=16).to(device)

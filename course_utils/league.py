@@ -64,7 +64,7 @@ from .models.time_networks import SmallUNet, train_time_model
 from .models.vae import VAE, train_vae
 from .plots import LINE_COLORS
 from .runtime import device_of, get_device, is_fast_mode
-from .training import evaluating
+from .training import Report, evaluating
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]  # (n, generator) -> n images N×1×28×28 in [0, 1]
 
@@ -238,10 +238,9 @@ def _recipe_conditional_gan(images, labels, budget: Budget, device, conditioning
     # Lesson 07's settings: width 16, batch 64, Adam 2e-4 with β₁ = 0.5.
     generator = conditional.ConditionalGenerator(noise_dim=64, channels=16).to(device)
     discriminator = conditional.ConditionalDiscriminator(channels=16, conditioning=conditioning)
-    run = conditional.train_cgan(generator, discriminator, images * 2 - 1, labels, steps=budget.step_limit,
-                                 batch_size=64, max_seconds=budget.seconds, clock=budget.clock,
-                                 average_decay=budget.average_decay, show_progress=False)  # fmt: skip
-    return Trained(generator, run.averaged, run.steps)
+    history = conditional.train_cgan(generator, discriminator, images * 2 - 1, labels, budget, batch_size=64,
+                                     average_decay=budget.average_decay, report=Report(show_progress=False))  # fmt: skip
+    return Trained(generator, history.averaged, history.steps_done)
 
 
 def _recipe_cvae(images, labels, budget: Budget, device) -> Trained:

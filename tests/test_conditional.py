@@ -10,6 +10,7 @@ from torch import nn
 
 from course_utils import ShapeError
 from course_utils.models import conditional as c
+from course_utils.training import Budget, Report
 
 
 def test_generator_input_puts_a_one_hot_label_after_the_noise():
@@ -64,9 +65,9 @@ def test_the_auxiliary_classifier_teaches_the_generator_the_classes():
     images = (labels.float() * 1.6 - 0.8)[:, None, None, None].expand(64, 1, 28, 28).clone()
     generator = c.ConditionalGenerator(noise_dim=8, num_classes=2, channels=4)
     discriminator = c.ConditionalDiscriminator(num_classes=2, channels=4, conditioning="auxiliary")
-    run = c.train_cgan(generator, discriminator, images, labels, steps=300, batch_size=16, lr=2e-3, log_every=50,
-                       show_progress=False)  # fmt: skip
-    class_loss = run.history["class_loss"]
+    history = c.train_cgan(generator, discriminator, images, labels, Budget(steps=300), batch_size=16, lr=2e-3,
+                           report=Report(show_progress=False, log_every=50))  # fmt: skip
+    class_loss = history["class_loss"]
     assert class_loss[-1] < class_loss[0]
     dark, bright = (c.sample_class(generator, k, 32, generator_seed=0).mean() for k in (0, 1))
     assert bright - dark > 0.3, (float(dark), float(bright))
@@ -84,18 +85,19 @@ def test_bad_labels_get_clear_messages():
         c.ConditionalDiscriminator(conditioning="concat")
 
 
-def test_a_few_cgan_steps_train_both_players_and_keep_snapshots():
+def test_a_few_cgan_steps_train_both_players_within_the_budget():
     torch.manual_seed(0)
     images, labels = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(3, (64,))
     generator = c.ConditionalGenerator(noise_dim=8, num_classes=3, channels=4)
     discriminator = c.ConditionalDiscriminator(num_classes=3, channels=4, conditioning="projection")
     before = [p.detach().clone() for p in (*generator.parameters(), *discriminator.parameters())]
-    run = c.train_cgan(generator, discriminator, images, labels, steps=4, batch_size=16, fixed_noise=torch.randn(3, 8),
-                       fixed_labels=torch.arange(3), snapshot_every=2, log_every=2, show_progress=False)  # fmt: skip
+    history = c.train_cgan(generator, discriminator, images, labels, Budget(steps=4), batch_size=16,
+                           average_decay=0.9, report=Report(show_progress=False, log_every=2))  # fmt: skip
     after = list((*generator.parameters(), *discriminator.parameters()))
-    assert run.steps == 4 and [s for s, _ in run.snapshots] == [0, 2, 4]
+    assert history.steps_done == 4 and history.steps["d_loss"] == [2, 4]
     assert all(not torch.equal(a, b) for a, b in zip(before, after) if a.dim() > 1)
-    assert set(run.history.names()) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert set(history.names()) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert isinstance(history.averaged, c.ConditionalGenerator) and not history.averaged.training
     assert not generator.training and not discriminator.training
 
 

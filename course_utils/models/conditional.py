@@ -29,7 +29,6 @@ lesson 04's ``gan.train_step`` with labels added; both trainers hand their step 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
@@ -243,49 +242,26 @@ def cgan_train_step(
     return numbers
 
 
-@dataclass
-class CganRun:
-    """What ``train_cgan`` returns: the curves, fixed-noise samples over training, the training time and steps."""
-
-    history: History
-    snapshots: List[Tuple[int, torch.Tensor]] = field(default_factory=list)
-    seconds: float = 0.0
-    steps: int = 0
-    averaged: Optional[nn.Module] = (
-        None  # the moving average of G's weights, when asked for (``average_decay``)
-    )
-
-
 def train_cgan(
     generator: ConditionalGenerator,
     discriminator: ConditionalDiscriminator,
     images: torch.Tensor,
     labels: torch.Tensor,
-    steps: int,
+    budget: Budget,
+    *,
     batch_size: int = 64,
     lr: float = 2e-4,
-    betas: Tuple[float, float] = (0.5, 0.999),
-    step_fn: Optional[Callable] = None,
-    fixed_noise: Optional[torch.Tensor] = None,
-    fixed_labels: Optional[torch.Tensor] = None,
-    snapshot_every: Optional[int] = None,
-    log_every: int = 50,
-    live=None,
-    seed: int = 0,
-    show_progress: bool = True,
-    max_seconds: Optional[float] = None,
-    clock: Callable[[], float] = time.perf_counter,
     average_decay: Optional[float] = None,
-) -> CganRun:
-    """Train a conditional GAN on ``images`` (N×1×28×28 in [-1, 1]) with their ``labels`` for ``steps`` steps.
+    report: Optional[Report] = None,
+    seed: int = 0,
+) -> History:
+    """Train a conditional GAN with ``cgan_train_step`` on ``images`` (N×1×28×28 in [-1, 1]) and their ``labels``.
 
-    Adam (lr 2e-4, β₁ = 0.5) for both players; ``step_fn(G, D, real, labels, g_optimizer, d_optimizer)``,
-    returning a dict of numbers (default ``cgan_train_step``, or the learner's own), handed to ``fit``.
-    ``fixed_noise`` and ``fixed_labels``: the images they make are kept every ``snapshot_every`` steps (and at the
-    start and end).
-    ``max_seconds``: stop once this much training time has passed on ``clock``.
-    ``average_decay``: also keep a moving average of G's weights (``training.moving_average``), returned as
-    ``run.averaged`` (as ``gan.train_gan`` does).
+    Lesson 07 writes this loop out; the league table and ``benchmarks/conditional_quality.py`` train with it.
+    Adam (``lr``, β₁ = 0.5) for both players, batches of ``batch_size`` shuffled with ``seed``, for ``budget``
+    (``training.Budget``: steps and/or seconds of training time on its clock). ``average_decay``: also keep a
+    moving average of G's weights (``training.moving_average``), returned as ``history.averaged`` (else None).
+    Returns the ``History``, with ``steps_done`` and ``seconds``.
     """
     images = check_images(images, IMAGE_SHAPE, "train_cgan")
     _check_labels(labels, len(images), generator.num_classes, "train_cgan")
@@ -293,40 +269,21 @@ def train_cgan(
     discriminator.to(device)
     generator.train()
     discriminator.train()
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     batches = TensorBatches(images, labels, batch_size=batch_size, device=device, drop_last=True, seed=seed)
-    run = CganRun(History())
     averaged = moving_average(generator, average_decay)  # None without average_decay
 
-    def snapshot(step: int) -> None:
-        if fixed_noise is not None and fixed_labels is not None:
-            with evaluating(generator):
-                run.snapshots.append((step, generator(fixed_noise.to(device), fixed_labels.to(device)).cpu()))
-
     def step(batch):
-        real, y = batch
-        return (step_fn or cgan_train_step)(generator, discriminator, real, y, g_optimizer, d_optimizer)
+        real, batch_labels = batch
+        return cgan_train_step(generator, discriminator, real, batch_labels, g_optimizer, d_optimizer)
 
-    every = [(snapshot_every, snapshot)] if snapshot_every else []
-    snapshot(0)
-    report = Report(desc="conditional GAN training", show_progress=show_progress, log_every=log_every, view=live,
-                    view_samples=lambda: run.snapshots[-1][1] if run.snapshots else None)  # fmt: skip
-    run.history = fit(
-        with_average(step, generator, averaged),
-        batches,
-        Budget(steps=steps, seconds=max_seconds, clock=clock),
-        every=every,
-        report=report,
-    )
-    if not snapshot_every:
-        snapshot(run.history.steps_done)
-    run.seconds, run.steps = run.history.seconds, run.history.steps_done
-    if averaged is not None:
-        run.averaged = averaged.module.eval()
+    report = report if report is not None else Report(desc="conditional GAN training", log_every=50)
+    history = fit(with_average(step, generator, averaged), batches, budget, report=report)
+    history.averaged = averaged.module.eval() if averaged is not None else None
     generator.eval()
     discriminator.eval()
-    return run
+    return history
 
 
 def sample_class(
