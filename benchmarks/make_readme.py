@@ -350,15 +350,19 @@ def league_training(record: Dict) -> Extracted:
     return compares, headline, budget
 
 
+def lessons_outcome(lessons: Dict) -> str:
+    """ "all 10 lessons ran to the end", or the lessons that failed, in a whole-course run."""
+    failed = [name for name, lesson in lessons.items() if lesson["status"] != "ok"]
+    return f"failed: {', '.join(failed)}" if failed else f"all {len(lessons)} lessons ran to the end"
+
+
 @extractor("full_run", "all")
 def full_run(record: Dict) -> Extracted:
     lessons = record["lessons"]
-    failed = [name for name, lesson in lessons.items() if lesson["status"] != "ok"]
     longest = max(lessons, key=lambda name: lessons[name]["seconds"])
     headline = (
         f"whole course {minutes(record['total_seconds'])}; longest lesson {longest[:2]}, "
-        f"{minutes(lessons[longest]['seconds'])}; "
-        + (f"failed: {', '.join(failed)}" if failed else f"all {len(lessons)} lessons ran to the end")
+        f"{minutes(lessons[longest]['seconds'])}; " + lessons_outcome(lessons)
     )
     return (
         "every lesson in full mode, in order, a fresh kernel each and one fresh checkpoint folder",
@@ -369,11 +373,7 @@ def full_run(record: Dict) -> Extracted:
 
 @extractor("fast_run", "all")
 def fast_run(record: Dict) -> Extracted:
-    lessons = record["lessons"]
-    failed = [name for name, lesson in lessons.items() if lesson["status"] != "ok"]
-    headline = f"whole course {minutes(record['total_seconds'])}; " + (
-        f"failed: {', '.join(failed)}" if failed else f"all {len(lessons)} lessons ran to the end"
-    )
+    headline = f"whole course {minutes(record['total_seconds'])}; " + lessons_outcome(record["lessons"])
     return (
         "every lesson in fast mode (COURSE_FAST=1, as CI runs them): what the lessons' fast-mode numbers quote",
         headline,
