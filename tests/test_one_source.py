@@ -53,6 +53,12 @@ TWINS: Dict[Tuple[str, str], str] = {
     ("09", "ancestral_step"): "course_utils.models.diffusion.ancestral_step",
     ("09", "flow_matching_loss"): "course_utils.models.flow_matching.flow_matching_loss",
     ("09", "euler_sample"): "course_utils.models.flow_matching.euler_sample",
+    ("10", "from_epsilon"): "course_utils.models.guidance.from_epsilon",
+    ("10", "diffusion_to_flow"): "course_utils.models.guidance.diffusion_to_flow",
+    ("10", "euler_step"): "course_utils.models.guidance.euler_step",
+    ("10", "drop_labels"): "course_utils.models.guidance.drop_labels",
+    ("10", "guided_prediction"): "course_utils.models.guidance.guided_prediction",
+    ("10", "choose_guidance_scale"): "course_utils.models.guidance.choose_guidance_scale",
 }
 
 # (lesson, exercise function) → why the package has no function that is the same code.

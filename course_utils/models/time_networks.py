@@ -54,6 +54,26 @@ def _check_times(t, n: int, who: str) -> torch.Tensor:
     return t
 
 
+def _check_labels(labels, n: int, num_classes: int, device) -> torch.Tensor:
+    """One class per example, 0 … num_classes − 1, or num_classes for "no label"; None means no label for all."""
+    if labels is None:
+        return torch.full((n,), num_classes, dtype=torch.long, device=device)
+    if (
+        not isinstance(labels, torch.Tensor)
+        or labels.dim() != 1
+        or len(labels) != n
+        or labels.is_floating_point()
+    ):
+        got = f"{labels.dtype} of shape {tuple(labels.shape)}" if isinstance(labels, torch.Tensor) else labels
+        raise ShapeError(f"labels must be whole numbers, one per example (shape ({n},)); got {got}.")
+    if n and not 0 <= int(labels.min()) <= int(labels.max()) <= num_classes:
+        raise ValueError(
+            f"labels must lie in 0 … {num_classes}: a class, or {num_classes} for no label; got "
+            f"{int(labels.min())} … {int(labels.max())}."
+        )
+    return labels
+
+
 class TimeMLP(nn.Module):
     """(points N×dim, times N) → N×dim: the 2-D lessons' network. [x, embedding(t)] → hidden → dim, SiLU between."""
 
@@ -120,15 +140,22 @@ class SmallUNet(nn.Module):
         time_dim: int = 64,
         time_scale: float = 1.0,
         image_channels: int = 1,
+        num_classes: int = 0,
     ) -> None:
         super().__init__()
         c0, c1, c2 = [int(c) for c in channels]
         self.config = {"channels": [c0, c1, c2], "time_dim": int(time_dim), "time_scale": float(time_scale),
                        "image_channels": int(image_channels)}  # fmt: skip
+        if num_classes:
+            self.config["num_classes"] = int(num_classes)
+        self.num_classes = int(num_classes)
         self.image_shape = (int(image_channels), 28, 28)
         self.time_dim, self.time_scale = int(time_dim), float(time_scale)
         width = 4 * self.time_dim
         self.time_mlp = nn.Sequential(nn.Linear(self.time_dim, width), nn.SiLU(), nn.Linear(width, width))
+        # Lesson 10's conditional model: one learnt vector per class, plus one more for "no label" (the index
+        # num_classes), added to the time embedding so that every block knows what to draw.
+        self.label_embedding = nn.Embedding(self.num_classes + 1, width) if self.num_classes else None
         self.conv_in = nn.Conv2d(image_channels, c0, 3, padding=1)
         self.down0 = ResidualBlock(c0, c0, width)
         self.to14 = nn.Conv2d(c0, c0, 3, stride=2, padding=1)
@@ -143,10 +170,18 @@ class SmallUNet(nn.Module):
         nn.init.zeros_(self.conv_out.weight)  # start by predicting 0: a calm start for a regression
         nn.init.zeros_(self.conv_out.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         x = check_images(x, self.image_shape, "SmallUNet")
         t = _check_times(t, len(x), "SmallUNet")
         emb = self.time_mlp(time_embedding(t, self.time_dim, self.time_scale))
+        if self.label_embedding is not None:
+            emb = emb + self.label_embedding(_check_labels(labels, len(x), self.num_classes, x.device))
+        elif labels is not None:
+            raise ValueError(
+                "This SmallUNet has no labels to read: build it with num_classes=10 to condition it."
+            )
         h28 = self.down0(self.conv_in(x), emb)  # 28×28
         h14 = self.down1(self.to14(h28), emb)  # 14×14
         h = self.middle2(self.middle1(self.to7(h14), emb), emb)  # 7×7
