@@ -1,4 +1,4 @@
-"""A corpus of submissions to lessons 05-09, graded by the course's grader in fast mode, as an instructor would.
+"""A corpus of submissions to lessons 05-10, graded by the course's grader in fast mode, as an instructor would.
 
 Each submission is the instructor's notebook with some solution cells replaced (``CORPUS`` below):
 
@@ -633,6 +633,138 @@ def discriminator_input(images, labels, num_classes=10):
                 "not done yet: replace the `raise NotImplementedError` line in q_sample",
             ),
             "09.2": (None, PASSED, "passed"),
+        },
+    },
+    "10": {
+        "different": {
+            "10.1": (
+                """def from_epsilon(eps_hat, x_t, alpha_bar):
+    guidance = torch.sqrt(1 - alpha_bar)  # the noise's standard deviation
+    score = -eps_hat / guidance
+    x0 = (x_t + guidance**2 * score) / torch.sqrt(alpha_bar)  # Tweedie's formula
+    return {"score": score, "x0": x0, "v": torch.sqrt(alpha_bar) * eps_hat - guidance * x0}""",
+                PASSED,
+                "passed",
+            ),
+            "10.2": (
+                """def diffusion_to_flow(eps_hat, x_t, alpha_bar):
+    a, b = alpha_bar**0.5, (1 - alpha_bar) ** 0.5
+    x_tau, tau = x_t / (a + b), a / (a + b)
+    return x_tau, tau.flatten(), (x_tau - eps_hat) / tau""",
+                PASSED,
+                "passed",
+            ),
+            "10.3": (
+                """def euler_step(velocity_fn, x, tau, tau_next):
+    check = velocity_fn(x, tau * torch.ones(x.shape[0]))
+    return x + check * (tau_next - tau)""",
+                PASSED,
+                "passed",
+            ),
+            "10.4": (
+                """def drop_labels(labels, p_uncond, null_label):
+    out = labels.clone()
+    out[torch.bernoulli(torch.full(labels.shape, float(p_uncond))).bool()] = null_label
+    return out""",
+                PASSED,
+                "passed",
+            ),
+            "10.5": (
+                """def guided_prediction(conditional, unconditional, w):
+    return conditional + w * (conditional - unconditional)""",
+                PASSED,
+                "passed",
+            ),
+            "10.6": (
+                """def choose_guidance_scale(curve, min_accuracy):
+    best = None
+    for row in sorted(curve, key=lambda r: r["w"]):
+        if row["accuracy"] >= min_accuracy and (best is None or row["recall"] > best["recall"]):
+            best = row
+    return None if best is None else best["w"]""",
+                PASSED,
+                "passed",
+            ),
+        },
+        "mistakes": {
+            "10.1": (
+                """def from_epsilon(eps_hat, x_t, alpha_bar):
+    a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    x0 = (x_t - b * eps_hat) / a
+    return {"x0": x0, "v": a * eps_hat - b * x0, "score": -eps_hat / (1 - alpha_bar)}""",
+                FAILED,
+                "not its variance",
+            ),
+            "10.2": (
+                """def diffusion_to_flow(eps_hat, x_t, alpha_bar):
+    a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    return x_t / (a + b), alpha_bar, (x_t - b * eps_hat) / a - eps_hat""",
+                FAILED,
+                "τ is not ᾱ",
+            ),
+            "10.3": (
+                """def euler_step(velocity_fn, x, tau, tau_next):
+    return x + (tau_next - tau) * velocity_fn(x, torch.full((len(x),), tau_next))""",
+                FAILED,
+                "read at τ_next",
+            ),
+            "10.4": (
+                """def drop_labels(labels, p_uncond, null_label):
+    return torch.where(torch.rand(labels.shape) < p_uncond, torch.zeros_like(labels), labels)""",
+                FAILED,
+                "which is a real class",
+            ),
+            "10.5": (
+                """def guided_prediction(conditional, unconditional, w):
+    return w * conditional + (1 - w) * unconditional""",
+                FAILED,
+                "the other convention",
+            ),
+            "10.6": (
+                """def choose_guidance_scale(curve, min_accuracy):
+    return max(curve, key=lambda row: row["accuracy"])["w"]""",
+                FAILED,
+                "the most accurate w",
+            ),
+        },
+        "cheats": {
+            "10.1": (
+                """def from_epsilon(eps_hat, x_t, alpha_bar):
+    return guidance.from_epsilon(eps_hat, x_t, alpha_bar)""",
+                FLAGGED,
+                _called("course_utils.models.guidance.from_epsilon"),
+            ),
+            "10.2": (
+                """def diffusion_to_flow(eps_hat, x_t, alpha_bar):
+    return importlib.import_module("course_utils.models.guidance").diffusion_to_flow(eps_hat, x_t, alpha_bar)""",
+                FLAGGED,
+                _called("course_utils.models.guidance.diffusion_to_flow"),
+            ),
+            "10.3": (
+                """def euler_step(velocity_fn, x, tau, tau_next):
+    return getattr(torch.sys.modules["course_utils.models.guidance"], "euler_step")(velocity_fn, x, tau, tau_next)""",
+                FLAGGED,
+                _called("course_utils.models.guidance.euler_step"),
+            ),
+            "10.4": (
+                """def drop_labels(labels, p_uncond, null_label):
+    package = SmallUNet.__module__.rsplit(".", 1)[0]
+    return torch.sys.modules[package + ".guidance"].drop_labels(labels, p_uncond, null_label)""",
+                FLAGGED,
+                _called("course_utils.models.guidance.drop_labels"),
+            ),
+            "10.5": (
+                """def guided_prediction(conditional, unconditional, w):
+    return vars(guidance)["guided_prediction"](conditional, unconditional, w)""",
+                FLAGGED,
+                _called("course_utils.models.guidance.guided_prediction"),
+            ),
+            "10.6": (
+                """def choose_guidance_scale(curve, min_accuracy):
+    return guidance.choose_guidance_scale(curve, min_accuracy)""",
+                FLAGGED,
+                _called("course_utils.models.guidance.choose_guidance_scale"),
+            ),
         },
     },
 }
