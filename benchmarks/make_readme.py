@@ -285,6 +285,39 @@ def diffusion_quality(record: Dict) -> Extracted:
     return compares, "; ".join(parts), budget
 
 
+@extractor("guidance_quality", "10")
+def guidance_quality(record: Dict) -> Extracted:
+    f = record["figures"]
+    rows = f["classifier_free"]
+    curve = "; ".join(
+        f"w = {row['w']:g}: {pct(row['requested_class_accuracy'])}, recall {row['recall']:.2f}"
+        for row in rows
+    )
+    gans = "; ".join(
+        f"{name} {pct(gan['requested_class_accuracy'])}, recall {gan['recall']:.2f}"
+        for name, gan in f["gans"].items()
+    )
+    real = f["real_validation"]
+    ring = f["ring"]
+    headline = (
+        f"requested-class accuracy and recall (N = {rows[0]['n_per_half']:,} per half): {curve}"
+        + (f"; {gans}" if gans else "")
+        + f"; real images {pct(real['requested_class_accuracy'])}, recall {real['recall']:.2f} (target ≥ "
+        f"{f['targets']['accuracy']:.0%} with recall ≥ {f['targets']['recall']:.2f}: {met(f['passed']['trade_off'])}); "
+        f"ring ODE log-likelihood {ring['model_mean_log_likelihood_rk4_100']:.3f} vs true "
+        f"{ring['true_mean_log_density']:.3f} nats (target within {f['targets']['ring_nats']}: "
+        f"{met(f['passed']['ring'])})"
+    )
+    compares = (
+        "classifier-free guidance scales, the cGAN and AC-GAN, classifier guidance; the ring's likelihood"
+    )
+    model = f["model"]
+    budget = (
+        f"{model['steps']:,} steps, {minutes(model['compute_seconds'])} (conditional flow, weight average)"
+    )
+    return compares, headline, budget
+
+
 @extractor("dcgan_ablation", "05")
 def dcgan_ablation(record: Dict) -> Extracted:
     figures = record["figures"]

@@ -19,7 +19,7 @@ images per seed (training is not repeated per seed). All Fréchet distances are 
 features: never comparable with papers' FIDs.
 
 The rows: three yardsticks (real validation images, pixel noise, a training-set copier), then the models of
-lessons 01-07 and 09. The diffusion and flow-matching rows sample with ``SAMPLING_STEPS`` network evaluations per
+lessons 01-07, 09 and 10. The diffusion and flow-matching rows sample with ``SAMPLING_STEPS`` network evaluations per
 image (DDIM and Euler); the conditional rows are asked for labels drawn uniformly over the 10 classes. A new model
 is added with a few lines (see ``register`` and the DCGAN row)::
 
@@ -56,7 +56,7 @@ from .metrics import (
     nearest_distances,
     precision_recall,
 )
-from .models import conditional, dcgan, diffusion, flow_matching, wgan
+from .models import conditional, dcgan, diffusion, flow_matching, guidance, wgan
 from .models.autoencoder import ConvAutoencoder, encode_images, train_autoencoder
 from .models.classifier import predict_proba
 from .models.gan import image_gan, train_gan
@@ -84,7 +84,13 @@ TRAINING = {
     "cvae_epochs": (5, 1),
     "diffusion_steps": (1000, 10),
     "flow_steps": (1000, 10),
+    "cfg_steps": (1000, 10),
 }
+
+# The guidance scales of lesson 10's rows: the conditional model alone (w = 0) and a guided one (w = 2), one model.
+GUIDED_W = 2.0
+# Rows that sample another row's trained model (its checkpoint, pinned record and training cost).
+SHARES_MODEL_WITH = {"cfg_guided": "cfg"}
 
 # Network evaluations per sample of the diffusion (DDIM) and flow-matching (Euler) rows (full, fast). Each costs
 # about 0.6 ms per image with 2 threads of a 2-core CPU (lesson 09's timing table in full_run.json): at N = 2,000
@@ -264,6 +270,15 @@ def _recipe_time_model(images, labels, budget: Budget, device, kind: str) -> Tra
     return Trained(model, history.averaged, history.steps_done)
 
 
+def _recipe_cfg(images, labels, budget: Budget, device) -> Trained:
+    """Lesson 10's conditional flow model, trained with label dropout (``guidance.train_guided_flow``)."""
+    model = SmallUNet(channels=(16, 32, 64), time_scale=1000.0, num_classes=10).to(device)
+    history = guidance.train_guided_flow(model, images * 2 - 1, labels, training.Budget(steps=budget.steps,
+                                         seconds=budget.seconds, clock=budget.clock), batch_size=64, lr=1e-3,
+                                         average_decay=budget.average_decay, report=Report(show_progress=False))  # fmt: skip
+    return Trained(model, history.averaged, history.steps_done)
+
+
 # Each trained row's recipe: recipe(images in [0, 1], labels, budget, device) -> Trained. The rows below train with
 # them (within ``TRAINING``), and ``benchmarks/league_training.py`` trains every row with them for one budget.
 RECIPES: Dict[str, Callable[..., Trained]] = {
@@ -278,6 +293,7 @@ RECIPES: Dict[str, Callable[..., Trained]] = {
     "cvae": _recipe_cvae,
     "diffusion": lambda *args: _recipe_time_model(*args, kind="diffusion"),
     "flow": lambda *args: _recipe_time_model(*args, kind="flow"),
+    "cfg": _recipe_cfg,
 }
 
 
@@ -701,6 +717,41 @@ def _flow(context: Context) -> Tuple[Sampler, str]:
                                                           clip=(-1, 1)))  # fmt: skip
     sample.model, sample.evaluations = model, steps
     return sample, source + f"; {steps} Euler steps"
+
+
+def _cfg_rows(context: Context, w: float) -> Tuple[Sampler, str]:
+    """Lesson 10's conditional flow model sampled with classifier-free guidance at scale ``w`` (Euler, the league's
+    sampling steps, two network evaluations per step when w > 0). Both rows load the one model of the row "cfg"."""
+    steps = context.budget["cfg_steps"]
+    cfg_context = replace(context, row="cfg")
+
+    def train() -> Tuple[nn.Module, dict]:
+        run = train_row("cfg", context, Budget(steps=steps))
+        return run.model.cpu(), {"steps": run.steps, "about": f"{run.steps:,} steps"}
+
+    model, source = load_or_train(["lesson10-cfg.pt"], "league-cfg", train, context.fast,
+                                  accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+                                  **cfg_context.checkpoint_rules())  # fmt: skip
+    sampling = context.sampling_steps
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        samples = guidance.cfg_sample(
+            model, _balanced_labels(n, rng), w, steps=sampling, generator=rng, batch_size=500
+        )
+        return ((samples + 1) / 2).clamp(0, 1)
+
+    sample.model, sample.evaluations = model, sampling * (2 if w else 1)
+    return sample, source + f"; {sampling} Euler steps, w = {w:g}; labels drawn uniformly over the 10 classes"
+
+
+@register("cfg", "conditional flow, no guidance (w = 0)", lesson="10")
+def _cfg(context: Context) -> Tuple[Sampler, str]:
+    return _cfg_rows(context, 0.0)
+
+
+@register("cfg_guided", f"conditional flow, guided (w = {GUIDED_W:g})", lesson="10")
+def _cfg_guided(context: Context) -> Tuple[Sampler, str]:
+    return _cfg_rows(context, GUIDED_W)
 
 
 # ----------------------------------------------------------------------------------------------------------------
