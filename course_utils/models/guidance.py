@@ -37,7 +37,7 @@ from torch import nn
 
 from ..batches import TensorBatches
 from ..training import Budget, History, Report, evaluating, fit, moving_average, warmup_cosine
-from .time_networks import ResidualBlock, time_embedding
+from .time_networks import ResidualBlock, regression_step, time_embedding
 
 # ----------------------------------------------------------------------------------------------------------------
 # The answer key
@@ -313,17 +313,9 @@ def train_guided_flow(model: nn.Module, images: torch.Tensor, labels: torch.Tens
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     batches = TensorBatches(images, labels, batch_size=batch_size, device=device, drop_last=True, seed=seed)
     averaged = moving_average(model, average_decay)
-
-    def step(batch) -> dict:
-        x1, y = batch
-        loss = conditional_flow_loss(model, x1, y, p_uncond)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if averaged is not None:
-            averaged.update_parameters(model)
-        return {"loss": loss}
-
+    step = regression_step(
+        model, optimizer, lambda m, batch: conditional_flow_loss(m, *batch, p_uncond), averaged
+    )
     history = fit(step, batches, budget, optimizers=[optimizer], schedule=warmup_cosine, report=report)
     model.eval()
     history.averaged = averaged.module.eval() if averaged is not None else None
@@ -339,15 +331,9 @@ def train_noise_aware_classifier(classifier: nn.Module, images: torch.Tensor, la
     classifier.train()
     optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
     batches = TensorBatches(images, labels, batch_size=batch_size, device=device, drop_last=True, seed=seed)
-
-    def step(batch) -> dict:
-        x1, y = batch
-        loss = noisy_classification_loss(classifier, x1, y, clean=clean)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return {"loss": loss}
-
+    step = regression_step(
+        classifier, optimizer, lambda c, batch: noisy_classification_loss(c, *batch, clean=clean)
+    )
     history = fit(step, batches, budget, optimizers=[optimizer], schedule=warmup_cosine, report=report)
     classifier.eval()
     return history

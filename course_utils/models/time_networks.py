@@ -202,8 +202,9 @@ def regression_step(
     loss_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor],
     averaged: Optional[AveragedModel] = None,
 ):
-    """The training step of lesson 09: loss = loss_fn(model, batch), backward, one optimizer step, and then the
-    moving average of the weights, when there is one (``averaged``).
+    """The training step of lessons 09 and 10: loss = loss_fn(model, batch), backward, one optimizer step, and then
+    the moving average of the weights, when there is one (``averaged``). A batch may be a tuple (images, labels):
+    ``loss_fn`` unpacks it.
 
     Returns ``step(batch)`` for ``course_utils.training.fit``."""
 
