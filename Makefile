@@ -96,7 +96,7 @@ screenshots: test-setup
 # Every benchmark in lesson order (the league table last: it reads the others' checkpoints), then the table of
 # results in benchmarks/README.md. The validation searches behind the settings (benchmarks/*_search.py) run alone.
 BENCHMARKS := pipeline_throughput classifier autoencoder_vs_pca vae_vs_pytorch_examples gan_quality dcgan_quality dcgan_ablation \
-	wgan_quality wgan_vs_dcgan conditional_quality diffusion_quality guidance_quality league_training league_table
+	wgan_quality wgan_vs_dcgan conditional_quality diffusion_quality guidance_quality latent_quality league_training league_table
 benchmarks: setup
 	for name in $(BENCHMARKS); do $(PY) benchmarks/$$name.py || exit 1; done
 	$(PY) benchmarks/make_readme.py

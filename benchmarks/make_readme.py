@@ -318,6 +318,33 @@ def guidance_quality(record: Dict) -> Extracted:
     return compares, headline, budget
 
 
+@extractor("latent_quality", "11")
+def latent_quality(record: Dict) -> Extracted:
+    f = record["figures"]
+    pixel, c, passed = f["pixel"], f["comparison"], f["passed"]
+    main = next(row for row in f["latent_sizes"] if row["channels"] == f["settings"]["channels"])
+    curve = ", ".join(
+        f"C = {row['channels']}: {row['frechet']:.1f} (floor {row['autoencoder']['reconstruction_floor']:.1f})"
+        for row in f["latent_sizes"]
+    )
+    headline = (
+        f"Fréchet distance (N = {main['n']:,}, real floor {f['real_validation']['frechet']:.1f}): latent flow "
+        f"**{main['frechet']:.1f}** (its decoder's floor {main['autoencoder']['reconstruction_floor']:.1f}, "
+        f"{c['floor_ratio']:.2f}×; target 1.5×: {met(passed['floor'])}), pixel flow {pixel['frechet']:.1f} "
+        f"(target: latent ≤ pixel: {met(passed['frechet'])}); training compute {pct(c['compute_share'])} of the "
+        f"pixel model's (target ≤ 25%: {met(passed['compute'])}); sampling {c['sampling_speedup']:.0f}× faster, "
+        f"{main['seconds_per_1000_images']:.1f} s against {pixel['seconds_per_1000_images']:.1f} s per 1,000 "
+        f"images (target 5×: {met(passed['sampling'])}); by latent size C×7×7: {curve}"
+    )
+    compares = "flow matching in an autoencoder's latent space against lesson 09's pixel flow; latent sizes"
+    budget = (
+        f"pixel {minutes(pixel['train_compute_seconds'])} ({pixel['steps']:,} steps); latent "
+        f"{minutes(main['train_compute_seconds'])} (autoencoder {main['autoencoder']['steps']:,} steps, flow "
+        f"{main['flow_steps']:,} steps)"
+    )
+    return compares, headline, budget
+
+
 @extractor("dcgan_ablation", "05")
 def dcgan_ablation(record: Dict) -> Extracted:
     figures = record["figures"]
