@@ -19,7 +19,7 @@ images per seed (training is not repeated per seed). All Fréchet distances are 
 features: never comparable with papers' FIDs.
 
 The rows: three yardsticks (real validation images, pixel noise, a training-set copier), then the models of
-lessons 01-07, 09 and 10. The diffusion and flow-matching rows sample with ``SAMPLING_STEPS`` network evaluations per
+lessons 01-07 and 09-11. The diffusion and flow-matching rows sample with ``SAMPLING_STEPS`` network evaluations per
 image (DDIM and Euler); the conditional rows are asked for labels drawn uniformly over the 10 classes. A new model
 is added with a few lines (see ``register`` and the DCGAN row)::
 
@@ -56,7 +56,7 @@ from .metrics import (
     nearest_distances,
     precision_recall,
 )
-from .models import conditional, dcgan, diffusion, flow_matching, guidance, wgan
+from .models import conditional, dcgan, diffusion, flow_matching, guidance, latent, wgan
 from .models.autoencoder import ConvAutoencoder, encode_images, train_autoencoder
 from .models.classifier import predict_proba
 from .models.gan import image_gan, train_gan
@@ -85,6 +85,7 @@ TRAINING = {
     "diffusion_steps": (1000, 10),
     "flow_steps": (1000, 10),
     "cfg_steps": (1000, 10),
+    "latent_steps": (1000, 10),  # each of lesson 11's two stages: the autoencoder, then the latent flow
 }
 
 # The guidance scales of lesson 10's rows: the conditional model alone (w = 0) and a guided one (w = 2), one model.
@@ -279,6 +280,33 @@ def _recipe_cfg(images, labels, budget: Budget, device) -> Trained:
     return Trained(model, history.averaged, history.steps_done)
 
 
+# Lesson 11's latent size, C×7×7: the one benchmarks/latent_quality.py chose on the validation images
+# (results/latent_quality.json, "chosen_channels").
+LATENT_CHANNELS = 2
+
+
+def _recipe_latent_flow(images, labels, budget: Budget, device) -> Trained:
+    """Lesson 11's latent model: the autoencoder for half the budget (or ``steps`` steps), then the flow on its
+    scaled latents for the other half (or ``steps`` more; batch 128, Adam 2e-3), as ``latent_quality.py`` does."""
+    half = training.Budget(steps=budget.steps, seconds=None if budget.seconds is None else budget.seconds / 2,
+                           clock=budget.clock)  # fmt: skip
+    autoencoder = latent.LatentAutoencoder(latent_channels=LATENT_CHANNELS).to(device)
+    latent.train_latent_autoencoder(autoencoder, images, half, report=Report(show_progress=False))
+    latents = latent.encode_dataset(autoencoder, images)
+    scale = latent.latent_scale(latents)
+    velocity = latent.LatentVelocityNet(latent_channels=LATENT_CHANNELS).to(device)
+    history = train_time_model(velocity, latents * scale, flow_matching.flow_matching_loss, steps=half.steps,
+                               seconds=half.seconds, batch_size=128, lr=2e-3, clock=budget.clock,
+                               average_decay=budget.average_decay, show_progress=False)  # fmt: skip
+    model = latent.LatentFlow.from_parts(autoencoder, velocity, scale)
+    averaged = (
+        None
+        if history.averaged is None
+        else latent.LatentFlow.from_parts(autoencoder, history.averaged, scale)
+    )
+    return Trained(model, averaged, history.steps_done)
+
+
 # Each trained row's recipe: recipe(images in [0, 1], labels, budget, device) -> Trained. The rows below train with
 # them (within ``TRAINING``), and ``benchmarks/league_training.py`` trains every row with them for one budget.
 RECIPES: Dict[str, Callable[..., Trained]] = {
@@ -294,6 +322,7 @@ RECIPES: Dict[str, Callable[..., Trained]] = {
     "diffusion": lambda *args: _recipe_time_model(*args, kind="diffusion"),
     "flow": lambda *args: _recipe_time_model(*args, kind="flow"),
     "cfg": _recipe_cfg,
+    "latent_flow": _recipe_latent_flow,
 }
 
 
@@ -752,6 +781,29 @@ def _cfg(context: Context) -> Tuple[Sampler, str]:
 @register("cfg_guided", f"conditional flow, guided (w = {GUIDED_W:g})", lesson="10")
 def _cfg_guided(context: Context) -> Tuple[Sampler, str]:
     return _cfg_rows(context, GUIDED_W)
+
+
+@register("latent_flow", "latent flow matching (Euler, then the decoder)", lesson="11")
+def _latent_flow(context: Context) -> Tuple[Sampler, str]:
+    """Lesson 11's autoencoder and latent flow: the benchmark's or the lesson's checkpoint, or trained here
+    (``latent_steps`` steps for each stage); sampled with the league's Euler steps in the latent space."""
+    steps = context.budget["latent_steps"]
+
+    def train() -> Tuple[nn.Module, dict]:
+        run = train_row("latent_flow", context, Budget(steps=steps))
+        return run.model.cpu(), {"steps": run.steps, "about": f"{run.steps:,} steps per stage"}
+
+    model, source = load_or_train(["latent_quality-latent-flow-seed0.pt", "lesson11-latent-flow.pt"],
+                                  "league-latent-flow", train, context.fast,
+                                  accept=lambda meta: meta.get("steps", 0) >= steps, device=context.device,
+                                  **context.checkpoint_rules())  # fmt: skip
+    sampling = context.sampling_steps
+
+    def sample(n: int, rng: torch.Generator) -> torch.Tensor:
+        return model.sample(n, steps=sampling, generator=rng, batch_size=500)
+
+    sample.model, sample.evaluations = model, sampling
+    return sample, source + f"; {sampling} Euler steps in the latent space, then the decoder"
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import torch
 from course_utils import league
 from course_utils.checkpoints import save_checkpoint
 from course_utils.errors import UnknownNameError
-from course_utils.models import conditional, dcgan
+from course_utils.models import conditional, dcgan, latent
 from course_utils.models.classifier import Classifier
 from course_utils.models.gan import Generator
 from course_utils.models.time_networks import SmallUNet
@@ -102,6 +102,9 @@ def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, m
         "diffusion": ("diffusion_quality-diffusion-seed0.pt", SmallUNet(channels=(8, 8, 8), time_dim=8), {"steps": 5000}),
         "flow": ("diffusion_quality-flow-seed0.pt", SmallUNet(channels=(8, 8, 8), time_dim=8, time_scale=1000.0),
                  {"steps": 5000}),
+        "latent_flow": ("latent_quality-latent-flow-seed0.pt",
+                        latent.LatentFlow({"latent_channels": 2, "channels": [8, 8]},
+                                          {"latent_channels": 2, "width": 16, "blocks": 1}, 0.5), {"steps": 5000}),
     }  # fmt: skip
     built = build_from_saved(tiny_budget, saved)
     for key in saved:
@@ -109,6 +112,7 @@ def test_the_later_lessons_rows_load_their_benchmarks_checkpoints(tiny_budget, m
         assert images.shape == (3, 1, 28, 28) and 0 <= float(images.min()) <= float(images.max()) <= 1, key
     assert "(10 epochs)" in built.sources["cvae"] and "(9,919 steps)" in built.sources["dcgan"]
     assert "DDIM with 3 steps" in built.sources["diffusion"]  # full mode's sampling steps
+    assert "3 Euler steps in the latent space" in built.sources["latent_flow"]
     # A cVAE trained on fewer images than the league's budget is refused, and one is trained here instead.
     save_checkpoint(conditional.ConditionalVAE(4, hidden=(16,)), tiny_budget / saved["cvae"][0], epochs=10,
                     train_images=100)  # fmt: skip

@@ -119,7 +119,8 @@ def _conv(a: int, b: int, stride: int = 1) -> List[nn.Module]:
 
 
 class LatentAutoencoder(nn.Module):
-    """Images N×1×28×28 in [0, 1] ↔ latents N×``latent_channels``×7×7.
+    """Images N×1×28×28 in [0, 1] ↔ latents N×``latent_channels``×7×7 (2 by default: the size
+    ``benchmarks/latent_quality.py`` chose on the validation images, results/latent_quality.json).
 
     Encoder: 3×3 convolutions with SiLU, the first of each size with stride 2 (28 → 14 → 7), then a 1×1
     convolution to a mean and a log-variance per latent number. Decoder: the mirror image, with transposed
@@ -128,7 +129,7 @@ class LatentAutoencoder(nn.Module):
     image, both halves together.
     """
 
-    def __init__(self, latent_channels: int = 4, channels: Sequence[int] = (32, 64)) -> None:
+    def __init__(self, latent_channels: int = 2, channels: Sequence[int] = (32, 64)) -> None:
         super().__init__()
         c1, c2 = [int(c) for c in channels]
         self.config = {"latent_channels": int(latent_channels), "channels": [c1, c2]}
@@ -240,7 +241,7 @@ class LatentVelocityNet(nn.Module):
 
     def __init__(
         self,
-        latent_channels: int = 4,
+        latent_channels: int = 2,
         width: int = 512,
         blocks: int = 4,
         time_dim: int = 64,
