@@ -8,6 +8,7 @@ Run alone: ``make browser-test`` (needs Debian's ``chromium``; skipped with the 
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 
@@ -69,22 +70,24 @@ def slider_changes_picture(page, widget, k: int) -> str:
     return f"slider {k} moved but no picture in the widget changed within {REDRAW_TIMEOUT} s"
 
 
-def save_screenshots(page, folder: Path, stem: str) -> None:
-    """The whole notebook, one viewport after another (``stem/page-NN.png``), and one picture of the lesson
-    (``stem.png``: the first slider widget, else the last image output) kept small for the README."""
+def save_screenshots(page, folder: Path, stem: str, every_page: bool) -> None:
+    """One picture of the lesson (``stem.png``: the first slider widget, else the last image output) kept small
+    for the README; with ``every_page``, also the whole notebook, one viewport after another
+    (``stem/page-NN.png``), for a person to look through (a few seconds per lesson, so only when asked for)."""
     from PIL import Image
 
-    pages = folder / stem
-    pages.mkdir(parents=True, exist_ok=True)
-    for old in pages.glob("page-*.png"):
-        old.unlink()
     notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook").first
-    size = page.evaluate(JS_SCROLLER)
-    step = max(200, int(size["clientHeight"] * 0.9))
-    for n, y in enumerate(range(0, max(1, size["scrollHeight"]), step), start=1):
-        page.evaluate(JS_SCROLL_TO, y)
-        time.sleep(0.1)
-        notebook.screenshot(path=str(pages / f"page-{n:02d}.png"))
+    if every_page:
+        pages = folder / stem
+        pages.mkdir(parents=True, exist_ok=True)
+        for old in pages.glob("page-*.png"):
+            old.unlink()
+        size = page.evaluate(JS_SCROLLER)
+        step = max(200, int(size["clientHeight"] * 0.9))
+        for n, y in enumerate(range(0, max(1, size["scrollHeight"]), step), start=1):
+            page.evaluate(JS_SCROLL_TO, y)
+            time.sleep(0.1)
+            notebook.screenshot(path=str(pages / f"page-{n:02d}.png"))
     if page.evaluate(JS_SHOWCASE):
         time.sleep(0.3)
         shot = Image.open(io.BytesIO(notebook.screenshot()))
@@ -122,7 +125,10 @@ def test_lesson_runs_in_jupyterlab(lesson, lab, context, screenshot_dir):
                         problems.append(f"cell {w['cell']}: {trouble}")
         if uses_course_widgets(lesson) and dragged == 0:
             problems.append("the lesson imports course_utils.widgets but no slider with a picture was found")
-        save_screenshots(page, screenshot_dir, lesson.stem)
+        # Every page of the notebook only when someone asked for the screenshots (make screenshots, browser-test).
+        save_screenshots(
+            page, screenshot_dir, lesson.stem, every_page=bool(os.environ.get("COURSE_SCREENSHOT_DIR"))
+        )
         assert not problems, f"{lesson.name} in JupyterLab:\n  " + "\n  ".join(problems)
     finally:
         page.evaluate(JS_SHUTDOWN_KERNEL)
