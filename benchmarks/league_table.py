@@ -4,7 +4,7 @@
     python benchmarks/league_table.py --samples 1000 --seeds 1   # a quick look
 
 Each row of ``course_utils.league.REGISTRY`` (real validation images as the floor, pixel noise, a training-set
-copier, and the models of lessons 01-07, 09 and 10) is loaded from a checkpoint when one exists in
+copier, and the models of lessons 01-07 and 09-11) is loaded from a checkpoint when one exists in
 ``checkpoint_dir()`` (a benchmark's or a lesson's, when trained at least as long as the league's budget, or the
 league's own), or trained on the spot within the budget of ``league.TRAINING`` and saved for next time (the
 benchmarks of lessons 04-07 and 09 save the checkpoints it looks for first; with none of them, training everything
@@ -53,9 +53,10 @@ from benchmarks.common import RESULTS_DIR, league_checkpoints, write_results  # 
 from course_utils import league, seed_everything  # noqa: E402
 from course_utils.checkpoints import checkpoint_dir, load_checkpoint  # noqa: E402
 
-# The results files whose checkpoints the rows load: every trained model at one budget (lesson 10's conditional flow
-# has a file of its own, from `league_training.py --rows cfg --output league_training-cfg`, at the same budget).
-ONE_BUDGET = ["league_training", "wgan_vs_dcgan", "league_training-cfg"]
+# The results files whose checkpoints the rows load: every trained model at one budget (lessons 10 and 11 have files
+# of their own, from `league_training.py --rows cfg --output league_training-cfg` and `--rows latent_flow --output
+# league_training-latent`, at the same budget).
+ONE_BUDGET = ["league_training", "wgan_vs_dcgan", "league_training-cfg", "league_training-latent"]
 
 
 def costs(pinned: dict, built: league.Samplers) -> dict:

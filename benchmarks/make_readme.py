@@ -322,7 +322,7 @@ def guidance_quality(record: Dict) -> Extracted:
 def latent_quality(record: Dict) -> Extracted:
     f = record["figures"]
     pixel, c, passed = f["pixel"], f["comparison"], f["passed"]
-    main = next(row for row in f["latent_sizes"] if row["channels"] == f["settings"]["channels"])
+    main = next(row for row in f["latent_sizes"] if row["channels"] == f["chosen_channels"])
     curve = ", ".join(
         f"C = {row['channels']}: {row['frechet']:.1f} (floor {row['autoencoder']['reconstruction_floor']:.1f})"
         for row in f["latent_sizes"]
@@ -334,7 +334,8 @@ def latent_quality(record: Dict) -> Extracted:
         f"(target: latent ≤ pixel: {met(passed['frechet'])}); training compute {pct(c['compute_share'])} of the "
         f"pixel model's (target ≤ 25%: {met(passed['compute'])}); sampling {c['sampling_speedup']:.0f}× faster, "
         f"{main['seconds_per_1000_images']:.1f} s against {pixel['seconds_per_1000_images']:.1f} s per 1,000 "
-        f"images (target 5×: {met(passed['sampling'])}); by latent size C×7×7: {curve}"
+        f"images (target 5×: {met(passed['sampling'])}); recall {main['recall']:.2f} against "
+        f"{pixel['recall']:.2f}; C = {f['chosen_channels']} chosen on validation; by latent size C×7×7: {curve}"
     )
     compares = "flow matching in an autoencoder's latent space against lesson 09's pixel flow; latent sizes"
     budget = (

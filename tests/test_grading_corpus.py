@@ -1,4 +1,4 @@
-"""A corpus of submissions to lessons 05-10, graded by the course's grader in fast mode, as an instructor would.
+"""A corpus of submissions to lessons 05-11, graded by the course's grader in fast mode, as an instructor would.
 
 Each submission is the instructor's notebook with some solution cells replaced (``CORPUS`` below):
 
@@ -764,6 +764,128 @@ def discriminator_input(images, labels, num_classes=10):
     return guidance.choose_guidance_scale(curve, min_accuracy)""",
                 FLAGGED,
                 _called("course_utils.models.guidance.choose_guidance_scale"),
+            ),
+        },
+    },
+    "11": {
+        "different": {
+            "11.1": (
+                """def latent_scale(latents):
+    check = latents.pow(2).mean().sqrt()  # the root mean square: unit second moment
+    return (1 / check).item()""",
+                PASSED,
+                "passed",
+            ),
+            "11.2": (
+                """def latent_flow_loss(velocity_net, encode, images, scale):
+    z = encode(images).detach() * scale
+    t = torch.rand(z.shape[0])  # the time first, then the noise
+    noise = torch.randn(z.shape)
+    latent = t[:, None, None, None]
+    x_t = latent * z + (1 - latent) * noise
+    return ((velocity_net(x_t, t) - (z - noise)) ** 2).sum()""",
+                PASSED,
+                "passed",
+            ),
+            "11.3": (
+                """@torch.no_grad()
+def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=None):
+    x = torch.randn((n,) + tuple(latent_shape), generator=generator)
+    for k in range(steps):
+        x = x + velocity_net(x, torch.ones(n) * k / steps) * (1 / steps)
+    return decode(x * (1 / scale))""",
+                PASSED,
+                "passed",
+            ),
+            "11.4": (
+                """def reconstruction_floor(reconstruct, images, reference_features, features):
+    guidance = features(reconstruct(images))
+    return torch.tensor(frechet_distance(reference_features, guidance))""",
+                PASSED,
+                "passed",
+            ),
+            "11.5": (
+                """def choose_latent_channels(curve, tolerance=0.1):
+    best = min(r["frechet"] for r in curve)
+    for row in sorted(curve, key=lambda r: r["channels"]):
+        if row["frechet"] <= best * (1 + tolerance):
+            return row["channels"]""",
+                PASSED,
+                "passed",
+            ),
+        },
+        "mistakes": {
+            "11.1": (
+                """def latent_scale(latents):
+    return float(latents.std())""",
+                FAILED,
+                "the standard deviation itself",
+            ),
+            "11.2": (
+                """def latent_flow_loss(velocity_net, encode, images, scale):
+    x1 = encode(images).detach()
+    x0 = torch.randn_like(x1)
+    t = torch.rand(len(x1))
+    s = t.reshape(-1, 1, 1, 1)
+    return F.mse_loss(velocity_net((1 - s) * x0 + s * x1, t), x1 - x0)""",
+                FAILED,
+                "forgot the scale",
+            ),
+            "11.3": (
+                """@torch.no_grad()
+def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=None):
+    x = torch.randn(n, *latent_shape, generator=generator)
+    for i in range(steps):
+        x = x + velocity_net(x, torch.full((n,), i / steps)) / steps
+    return decode(x)""",
+                FAILED,
+                "divide by the scale before decoding",
+            ),
+            "11.4": (
+                """def reconstruction_floor(reconstruct, images, reference_features, features):
+    return frechet_distance(features(images), reference_features)""",
+                FAILED,
+                "the data's own floor",
+            ),
+            "11.5": (
+                """def choose_latent_channels(curve, tolerance=0.1):
+    return min(curve, key=lambda row: row["floor"])["channels"]""",
+                FAILED,
+                "lowest reconstruction floor",
+            ),
+        },
+        "cheats": {
+            "11.1": (
+                """def latent_scale(latents):
+    return latent.latent_scale(latents)""",
+                FLAGGED,
+                _called("course_utils.models.latent.latent_scale"),
+            ),
+            "11.2": (
+                """def latent_flow_loss(velocity_net, encode, images, scale):
+    return importlib.import_module("course_utils.models.latent").latent_flow_loss(velocity_net, encode, images, scale)""",
+                FLAGGED,
+                _called("course_utils.models.latent.latent_flow_loss"),
+            ),
+            "11.3": (
+                """def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=None):
+    return vars(latent)["generate"](velocity_net, decode, scale, n, latent_shape, steps, generator)""",
+                FLAGGED,
+                _called("course_utils.models.latent.generate"),
+            ),
+            "11.4": (
+                """def reconstruction_floor(reconstruct, images, reference_features, features):
+    module = getattr(torch.sys.modules["course_utils.models"], "latent")
+    return module.reconstruction_floor(reconstruct, images, reference_features, features)""",
+                FLAGGED,
+                _called("course_utils.models.latent.reconstruction_floor"),
+            ),
+            "11.5": (
+                """def choose_latent_channels(curve, tolerance=0.1):
+    package = SmallUNet.__module__.rsplit(".", 1)[0]
+    return torch.sys.modules[package + ".latent"].choose_latent_channels(curve, tolerance)""",
+                FLAGGED,
+                _called("course_utils.models.latent.choose_latent_channels"),
             ),
         },
     },

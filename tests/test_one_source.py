@@ -59,6 +59,11 @@ TWINS: Dict[Tuple[str, str], str] = {
     ("10", "drop_labels"): "course_utils.models.guidance.drop_labels",
     ("10", "guided_prediction"): "course_utils.models.guidance.guided_prediction",
     ("10", "choose_guidance_scale"): "course_utils.models.guidance.choose_guidance_scale",
+    ("11", "latent_scale"): "course_utils.models.latent.latent_scale",
+    ("11", "latent_flow_loss"): "course_utils.models.latent.latent_flow_loss",
+    ("11", "generate"): "course_utils.models.latent.generate",
+    ("11", "reconstruction_floor"): "course_utils.models.latent.reconstruction_floor",
+    ("11", "choose_latent_channels"): "course_utils.models.latent.choose_latent_channels",
 }
 
 # (lesson, exercise function) → why the package has no function that is the same code.
