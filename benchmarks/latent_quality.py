@@ -167,9 +167,9 @@ def latent_side(args, channels, train_images, validation_images, scorer, clock):
     # The floor: reconstructions of held-out images. Of validation images against the test images (the final
     # figure), and of training images against the validation images (the figure choices are made on).
     floor = latent.reconstruction_floor(reconstruct, validation_images[:n], scorer.references["test"][:n],
-                                        classifier_features)  # fmt: skip
+                                        classifier_features, frechet_distance)  # fmt: skip
     validation_floor = latent.reconstruction_floor(reconstruct, train_images[:n],
-                                                   scorer.references["validation"][:n], classifier_features)  # fmt: skip
+                                                   scorer.references["validation"][:n], classifier_features, frechet_distance)  # fmt: skip
     error = float(
         (reconstruct(validation_images[:n]) - validation_images[:n]).pow(2).flatten(1).sum(1).mean()
     )

@@ -16,7 +16,12 @@ from course_utils import league  # noqa: E402
 
 def test_every_trained_row_is_trained_here_or_by_the_symmetric_search():
     assert set(league_training.ROWS) | set(league_training.FROM_ELSEWHERE) == set(league.RECIPES)
-    assert set(table_benchmark.ONE_BUDGET) == {"league_training", "wgan_vs_dcgan", "league_training-cfg"}
+    assert set(table_benchmark.ONE_BUDGET) == {
+        "league_training",
+        "wgan_vs_dcgan",
+        "league_training-cfg",
+        "league_training-latent",
+    }
 
 
 def test_a_tiny_run_pins_one_checkpoint_per_row_and_the_table_shows_its_cost(

@@ -776,7 +776,7 @@ def discriminator_input(images, labels, num_classes=10):
                 PASSED,
                 "passed",
             ),
-            "11.2": (
+            "11.3": (
                 """def latent_flow_loss(velocity_net, encode, images, scale):
     z = encode(images).detach() * scale
     t = torch.rand(z.shape[0])  # the time first, then the noise
@@ -787,7 +787,7 @@ def discriminator_input(images, labels, num_classes=10):
                 PASSED,
                 "passed",
             ),
-            "11.3": (
+            "11.4": (
                 """@torch.no_grad()
 def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=None):
     x = torch.randn((n,) + tuple(latent_shape), generator=generator)
@@ -797,10 +797,10 @@ def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=N
                 PASSED,
                 "passed",
             ),
-            "11.4": (
-                """def reconstruction_floor(reconstruct, images, reference_features, features):
+            "11.2": (
+                """def reconstruction_floor(reconstruct, images, reference_features, features, distance=None):
     guidance = features(reconstruct(images))
-    return torch.tensor(frechet_distance(reference_features, guidance))""",
+    return torch.tensor(distance(reference_features, guidance))""",
                 PASSED,
                 "passed",
             ),
@@ -821,7 +821,7 @@ def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=N
                 FAILED,
                 "the standard deviation itself",
             ),
-            "11.2": (
+            "11.3": (
                 """def latent_flow_loss(velocity_net, encode, images, scale):
     x1 = encode(images).detach()
     x0 = torch.randn_like(x1)
@@ -831,7 +831,7 @@ def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=N
                 FAILED,
                 "forgot the scale",
             ),
-            "11.3": (
+            "11.4": (
                 """@torch.no_grad()
 def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=None):
     x = torch.randn(n, *latent_shape, generator=generator)
@@ -841,9 +841,9 @@ def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=N
                 FAILED,
                 "divide by the scale before decoding",
             ),
-            "11.4": (
-                """def reconstruction_floor(reconstruct, images, reference_features, features):
-    return frechet_distance(features(images), reference_features)""",
+            "11.2": (
+                """def reconstruction_floor(reconstruct, images, reference_features, features, distance=None):
+    return distance(features(images), reference_features)""",
                 FAILED,
                 "the data's own floor",
             ),
@@ -861,22 +861,22 @@ def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=N
                 FLAGGED,
                 _called("course_utils.models.latent.latent_scale"),
             ),
-            "11.2": (
+            "11.3": (
                 """def latent_flow_loss(velocity_net, encode, images, scale):
     return importlib.import_module("course_utils.models.latent").latent_flow_loss(velocity_net, encode, images, scale)""",
                 FLAGGED,
                 _called("course_utils.models.latent.latent_flow_loss"),
             ),
-            "11.3": (
+            "11.4": (
                 """def generate(velocity_net, decode, scale, n, latent_shape, steps=25, generator=None):
     return vars(latent)["generate"](velocity_net, decode, scale, n, latent_shape, steps, generator)""",
                 FLAGGED,
                 _called("course_utils.models.latent.generate"),
             ),
-            "11.4": (
-                """def reconstruction_floor(reconstruct, images, reference_features, features):
+            "11.2": (
+                """def reconstruction_floor(reconstruct, images, reference_features, features, distance=None):
     module = getattr(torch.sys.modules["course_utils.models"], "latent")
-    return module.reconstruction_floor(reconstruct, images, reference_features, features)""",
+    return module.reconstruction_floor(reconstruct, images, reference_features, features, distance)""",
                 FLAGGED,
                 _called("course_utils.models.latent.reconstruction_floor"),
             ),

@@ -1,10 +1,10 @@
 """Checkers for lesson 11 (latent generative models).
 
 11.1 ``latent_scale(latents)``                                   one number: 1 / the latents' standard deviation
-11.2 ``latent_flow_loss(velocity_net, encode, images, scale)``    lesson 09's loss on frozen, scaled latents
-11.3 ``generate(velocity_net, decode, scale, n, latent_shape, steps, generator)``
+11.3 ``latent_flow_loss(velocity_net, encode, images, scale)``    lesson 09's loss on frozen, scaled latents
+11.4 ``generate(velocity_net, decode, scale, n, latent_shape, steps, generator)``
                                                                  noise of the latents' shape → Euler → ÷ scale → decode
-11.4 ``reconstruction_floor(reconstruct, images, reference_features, features)``
+11.2 ``reconstruction_floor(reconstruct, images, reference_features, features)``
                                                                  the Fréchet distance of the reconstructions
 11.5 ``choose_latent_channels(curve, tolerance)``               the smallest latent within tolerance of the best
 
@@ -90,7 +90,7 @@ def latent_scale(fn) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 11.2 latent_flow_loss
+# 11.3 latent_flow_loss
 # ----------------------------------------------------------------------------------------------------------------
 
 
@@ -138,7 +138,7 @@ def _images(n: int, seed: int) -> torch.Tensor:
     return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
 
 
-@exercise("11.2", "latent_flow_loss", points=2)
+@exercise("11.3", "latent_flow_loss", points=2)
 def latent_flow_loss(fn) -> str:
     """Check ``latent_flow_loss(velocity_net, encode, images, scale)``: whatever order the learner draws the noise
     and the times in, the path point the network saw must be (1 − t) x0 + t · scale · encode(images) with x0 like
@@ -246,7 +246,7 @@ def _check_latent_flow_loss(fn) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 11.3 generate
+# 11.4 generate
 # ----------------------------------------------------------------------------------------------------------------
 
 LATENT_SHAPE = (2, 7, 7)
@@ -283,7 +283,7 @@ def _reference_path(field: nn.Module, noise: torch.Tensor, steps: int, reverse: 
     return x
 
 
-@exercise("11.3", "generate", points=2)
+@exercise("11.4", "generate", points=2)
 def generate(fn) -> str:
     """Check ``generate(velocity_net, decode, scale, n, latent_shape, steps, generator)`` against the answer key,
     with a stand-in field and decoder: the same noise (from ``generator``), Euler steps, ÷ scale, decode."""
@@ -350,40 +350,43 @@ def generate(fn) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 11.4 reconstruction_floor
+# 11.2 reconstruction_floor
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _features(images: torch.Tensor) -> torch.Tensor:
-    """Stand-in judge features: 4×4 average pooling of the image, 49 numbers."""
-    return F.avg_pool2d(images, 4).flatten(1)
-
-
-def _blur(images: torch.Tensor) -> torch.Tensor:
-    """A stand-in autoencoder that loses detail."""
-    return F.avg_pool2d(images, 3, stride=1, padding=1)
-
-
-@exercise("11.4", "reconstruction_floor", points=1)
+@exercise("11.2", "reconstruction_floor", points=1)
 def reconstruction_floor(fn) -> str:
-    """Check ``reconstruction_floor(reconstruct, images, reference_features, features)`` = the Fréchet distance
-    between features(reconstruct(images)) and reference_features."""
+    """Check ``reconstruction_floor(reconstruct, images, reference_features, features, distance)`` =
+    distance(features(reconstruct(images)), reference_features), with stand-ins defined here (the learner's code
+    calls them: they are the checker's spies, not the answer key)."""
+
+    def features(
+        images: torch.Tensor,
+    ) -> torch.Tensor:  # stand-in judge features: 4×4 average pooling, 49 numbers
+        return F.avg_pool2d(images, 4).flatten(1)
+
+    def blur(images: torch.Tensor) -> torch.Tensor:  # a stand-in autoencoder that loses detail
+        return F.avg_pool2d(images, 3, stride=1, padding=1)
+
+    def distance(a: torch.Tensor, b: torch.Tensor) -> float:  # lesson 08's Fréchet distance
+        return frechet_distance(a, b)
+
     gen = torch.Generator().manual_seed(3)
     images = (torch.rand(300, 1, 28, 28, generator=gen) > 0.6).float()
-    reference = _features((torch.rand(300, 1, 28, 28, generator=gen) > 0.6).float())
-    what = "reconstruction_floor(reconstruct, images, reference_features, features)"
+    reference = features((torch.rand(300, 1, 28, 28, generator=gen) > 0.6).float())
+    what = "reconstruction_floor(reconstruct, images, reference_features, features, distance)"
     given = images.clone()
-    out = call(fn, _blur, given, reference.clone(), _features, what=what)
+    out = call(fn, blur, given, reference.clone(), features, distance, what=what)
     _unchanged(images, given, "images", what)
     value = _as_number(out, what)
-    right = frechet_distance(_features(_blur(images)), reference)
+    right = frechet_distance(features(blur(images)), reference)
     if math.isclose(value, right, rel_tol=1e-3, abs_tol=1e-4):
         return "the decoder's floor: the Fréchet distance of the reconstructions to the reference images."
     wrong = {
-        "real": frechet_distance(_features(images), reference),
-        "own_inputs": frechet_distance(_features(_blur(images)), _features(images)),
-        "pixels": float((_blur(images) - images).pow(2).flatten(1).sum(1).mean()),
-        "pixels_mean": float((_blur(images) - images).pow(2).mean()),
+        "real": frechet_distance(features(images), reference),
+        "own_inputs": frechet_distance(features(blur(images)), features(images)),
+        "pixels": float((blur(images) - images).pow(2).flatten(1).sum(1).mean()),
+        "pixels_mean": float((blur(images) - images).pow(2).mean()),
     }
     advice = {
         "real": "that is the distance of the original images: the data's own floor. Reconstruct them first; the "
@@ -398,8 +401,8 @@ def reconstruction_floor(fn) -> str:
     for key, target in wrong.items():
         if math.isclose(value, target, rel_tol=1e-3, abs_tol=1e-4):
             raise Mistake(f"{what} returned {value:.4g}: {advice[key]}.")
-    raise Mistake(f"{what} returned {value:.4g}; expected the Fréchet distance between features(reconstruct(images)) "
-                  f"and reference_features, {right:.4g}.")  # fmt: skip
+    raise Mistake(f"{what} returned {value:.4g}; expected distance(features(reconstruct(images)), reference_features), "
+                  f"{right:.4g}.")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ Diffusion Models", CVPR 2022) trains in two stages:
    instead of 784 pixels, which is what makes training and sampling cheap.
 
 To make an image: noise of the latents' shape → Euler steps of the latent flow → divide by the scale → decode
-(``LatentFlow.sample``; the answer key of exercise 11.3 is ``generate``). A conditional velocity network with
+(``LatentFlow.sample``; the answer key of exercise 11.4 is ``generate``). A conditional velocity network with
 label dropout is steered by lesson 10's classifier-free guidance, exactly as in pixel space.
 
 The first functions are the answer key of the lesson's exercises 11.1-11.5.
@@ -32,7 +32,6 @@ from torch import nn
 from ..batches import TensorBatches
 from ..errors import ShapeError
 from ..images import check_images
-from ..metrics import frechet_distance
 from ..training import Budget, History, Report, evaluating, fit, warmup_cosine
 from .autoencoder import reconstruction_loss
 from .guidance import guided_prediction
@@ -58,7 +57,7 @@ def latent_scale(latents: torch.Tensor) -> float:
 def latent_flow_loss(
     velocity_net: nn.Module, encode: Callable, images: torch.Tensor, scale: float
 ) -> torch.Tensor:
-    """Lesson 09's flow-matching loss on the scaled latents of ``images`` (exercise 11.2).
+    """Lesson 09's flow-matching loss on the scaled latents of ``images`` (exercise 11.3).
 
     The autoencoder is frozen: ``encode(images)`` (the encoder's means) runs without gradients, then
     x1 = scale · latents, x0 ~ N(0, I) of the same shape, t ~ U[0, 1) per example, x_t = (1 − t) x0 + t x1, and
@@ -83,7 +82,7 @@ def generate(
     generator: Optional[torch.Generator] = None,
 ) -> torch.Tensor:
     """n images: noise N×latent_shape → ``steps`` Euler steps of dx/dt = v(x, t) from t = 0 to 1 → ÷ scale →
-    ``decode`` (exercise 11.3). The noise is drawn on the CPU from ``generator``."""
+    ``decode`` (exercise 11.4). The noise is drawn on the CPU from ``generator``."""
     device = next(velocity_net.parameters()).device
     x = torch.randn(n, *latent_shape, generator=generator).to(device)
     for i in range(steps):
@@ -93,11 +92,16 @@ def generate(
 
 
 def reconstruction_floor(
-    reconstruct: Callable, images: torch.Tensor, reference_features: torch.Tensor, features: Callable
+    reconstruct: Callable,
+    images: torch.Tensor,
+    reference_features: torch.Tensor,
+    features: Callable,
+    distance: Callable,
 ) -> float:
-    """The Fréchet distance between the features of the reconstructions of ``images`` and ``reference_features``
-    (exercise 11.4): no model that generates through this decoder can be expected to do better."""
-    return frechet_distance(features(reconstruct(images)), reference_features)
+    """The ``distance`` (lesson 08's Fréchet distance) between the features of the reconstructions of ``images``
+    and ``reference_features`` (exercise 11.2): no model that generates through this decoder can be expected to do
+    better."""
+    return distance(features(reconstruct(images)), reference_features)
 
 
 def choose_latent_channels(curve: Sequence[Dict], tolerance: float = 0.1) -> int:
